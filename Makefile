@@ -1,0 +1,103 @@
+# The engine's one Makefile. `make` builds every program into bin/; `make test`,
+# `make asan`, `make tsan` and `make bench` are described in README.md.
+# Variants build into build/<variant>/ so they never mix objects:
+#   BUILD=release (default), asan (ASan+UBSan), tsan (ThreadSanitizer).
+
+BUILD   ?= release
+OUT     := build/$(BUILD)
+CC      ?= gcc
+PKGS    := libconfig
+CFLAGS_BASE := -std=gnu11 -Wall -Wextra -Werror -g -MMD -MP -I. -D_GNU_SOURCE \
+               $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+LDLIBS_BASE := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lpthread -lrt -lm
+
+ifeq ($(BUILD),asan)
+  SAN := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+  OPT := -O1
+else ifeq ($(BUILD),tsan)
+  SAN := -fsanitize=thread -fno-omit-frame-pointer
+  OPT := -O1
+else
+  SAN :=
+  OPT := -O2
+endif
+CFLAGS  := $(CFLAGS_BASE) $(OPT) $(SAN) $(EXTRA_CFLAGS)
+LDFLAGS := $(SAN)
+LDLIBS  := $(LDLIBS_BASE)
+CHECK_LIBS = $(shell pkg-config --libs check 2>/dev/null)
+
+# The engine library: everything in common/ and shm/ except programs' mains.
+LIB_SRC := $(wildcard common/*.c) $(filter-out shm/shmtool%.c,$(wildcard shm/*.c))
+LIB_OBJ := $(LIB_SRC:%.c=$(OUT)/%.o)
+LIB     := $(OUT)/libse.a
+
+SHMTOOL_SRC := $(wildcard shm/shmtool*.c)
+PROGRAMS    := $(OUT)/bin/shmtool
+
+TEST_SRC  := $(wildcard tests/*/test_*.c)
+TEST_BINS := $(TEST_SRC:%.c=$(OUT)/%)
+TEST_SUPPORT_SRC := $(wildcard tests/support/*.c)
+TEST_SUPPORT_OBJ := $(TEST_SUPPORT_SRC:%.c=$(OUT)/%.o)
+# Tests that make sense under ThreadSanitizer: the in-process ring tests.
+TSAN_TESTS := $(OUT)/tests/shm/test_ring
+
+BENCH_BINS := $(OUT)/tools/bench/bench_ring
+
+.PHONY: all deps build test asan tsan bench bench-ring run clean check-tests
+all: deps
+	@$(MAKE) --no-print-directory build
+
+deps:
+	@tools/deps.sh
+
+build: $(PROGRAMS) $(TEST_BINS) $(BENCH_BINS)
+ifeq ($(BUILD),release)
+	@mkdir -p bin
+	@cp -f $(PROGRAMS) bin/
+endif
+
+$(OUT)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -c $< -o $@
+
+$(LIB): $(LIB_OBJ)
+	@mkdir -p $(dir $@)
+	$(AR) rcs $@ $^
+
+$(OUT)/bin/shmtool: $(SHMTOOL_SRC:%.c=$(OUT)/%.o) $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(OUT)/tests/%: $(OUT)/tests/%.o $(TEST_SUPPORT_OBJ) $(LIB)
+	$(CC) $(LDFLAGS) -o $@ $^ $(CHECK_LIBS) $(LDLIBS)
+
+$(OUT)/tools/bench/%: $(OUT)/tools/bench/%.o $(LIB)
+	$(CC) $(LDFLAGS) -o $@ $^ -lzmq $(LDLIBS)
+
+# Every test binary runs in its own process with check's fork mode on; the
+# runner prints one summary line and fails if any test failed.
+test: deps
+	@$(MAKE) --no-print-directory build
+	@tests/run.sh $(OUT) $(TEST_BINS:$(OUT)/%=%)
+
+asan: deps
+	@$(MAKE) --no-print-directory BUILD=asan build
+	@ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1 \
+	  CK_TIMEOUT_MULTIPLIER=4 tests/run.sh build/asan $(TEST_BINS:$(OUT)/%=%)
+
+tsan: deps
+	@$(MAKE) --no-print-directory BUILD=tsan build/tsan/tests/shm/test_ring
+	@TSAN_OPTIONS=halt_on_error=1 CK_TIMEOUT_MULTIPLIER=6 \
+	  tests/run.sh build/tsan $(TSAN_TESTS:$(OUT)/%=%)
+
+bench: bench-ring
+
+bench-ring: deps
+	@$(MAKE) --no-print-directory build
+	@mkdir -p bench/results
+	$(OUT)/tools/bench/bench_ring --json bench/results/ring.json
+
+clean:
+	rm -rf build bin
+
+-include $(shell find build -name '*.d' 2>/dev/null)

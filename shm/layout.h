@@ -1,0 +1,101 @@
+/* layout.h -- the binary layout of every ring segment in /dev/shm.
+ * Shared by writers, readers and shmtool; any change bumps SHM_LAYOUT_VERSION. */
+#ifndef SHM_LAYOUT_H
+#define SHM_LAYOUT_H
+
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define SHM_MAGIC          0x31474e5249524553ull /* "SERIRNG1" little-endian */
+#define SHM_LAYOUT_VERSION 1u
+#define SHM_CACHELINE      64
+#define SHM_MAX_READERS    16
+#define SHM_READER_NAME_MAX 40
+#define SHM_RECORD_MIN     64u
+#define SHM_RECORD_MAX     65536u
+#define SHM_CAPACITY_MAX   (1u << 24)
+/* Every record starts with an 8-byte sequence word owned by the ring; the rest
+ * (record_size - SHM_SEQ_BYTES) is the payload. */
+#define SHM_SEQ_BYTES      8u
+
+typedef enum {
+    SHM_KIND_SPSC = 1,      /* one reader, backpressure: the writer never overwrites unread records */
+    SHM_KIND_BROADCAST = 2, /* many readers, the writer never waits, lapped readers count drops */
+} shm_kind_t;
+
+/* Record sequence words. 0 means "never written". Record s is published as
+ * READY(s); while the writer fills it the word says BUSY(s). Both keep s in the
+ * upper bits so a reader can tell "not yet" (older s) from "lapped" (newer s). */
+#define SHM_SEQ_READY(s) (((uint64_t)(s) + 1) << 1)
+#define SHM_SEQ_BUSY(s)  (SHM_SEQ_READY(s) | 1u)
+#define SHM_SEQ_REC(w)   (((w) >> 1) - 1) /* record number of a non-zero word */
+#define SHM_SEQ_IS_BUSY(w) ((w) & 1u)
+
+/* One registered reader. Written only by the reader that owns it, except the
+ * claim word `pid` (taken by compare-and-swap) and `name` (set by the claimer). */
+typedef struct {
+    /* line 0: the reader's hot words */
+    _Atomic uint64_t position;       /* next record the reader will read */
+    _Atomic uint64_t drops;          /* records lost to lapping, in total */
+    _Atomic uint64_t last_active_ns; /* CLOCK_REALTIME of the last read or wait */
+    uint8_t pad0[SHM_CACHELINE - 24];
+    /* line 1: identity */
+    _Atomic uint32_t pid;            /* 0 when free or cleanly detached */
+    uint32_t reserved;
+    _Atomic uint64_t pid_start;      /* /proc start time of pid, to detect pid reuse */
+    _Atomic uint64_t attached_ns;    /* CLOCK_REALTIME of the attach */
+    char name[SHM_READER_NAME_MAX];
+} shm_reader_slot_t;
+
+typedef struct {
+    /* line 0: identity, written once by the creator; magic is stored last */
+    _Atomic uint64_t magic;
+    uint32_t layout_version;
+    uint32_t kind;
+    uint32_t record_size;
+    uint32_t capacity;
+    uint32_t header_size;            /* offset of record 0 from the start */
+    uint32_t record_type;            /* schema id, for decoders such as shmtool */
+    uint64_t total_size;
+    uint64_t created_ns;             /* CLOCK_REALTIME */
+    uint32_t max_readers;
+    uint8_t pad0[SHM_CACHELINE - 52];
+    /* line 1: the current writer's identity and health */
+    _Atomic uint32_t writer_pid;
+    _Atomic uint32_t retired;        /* set when a new segment replaced this one */
+    _Atomic uint64_t writer_pid_start;
+    _Atomic uint64_t writer_attached_ns;
+    _Atomic uint64_t heartbeat_ns;   /* CLOCK_REALTIME, refreshed by shm_writer_heartbeat */
+    _Atomic uint32_t writer_generation; /* +1 on every writer (re)start */
+    uint8_t pad1[SHM_CACHELINE - 36];
+    /* line 2: writer hot word */
+    _Atomic uint64_t prod_seq;       /* next record the writer will write */
+    uint8_t pad2[SHM_CACHELINE - 8];
+    /* line 3: futex word, bumped by the writer when someone sleeps */
+    _Atomic uint32_t wake_seq;
+    uint8_t pad3[SHM_CACHELINE - 4];
+    /* line 4: one bit per reader slot, set while that reader sleeps */
+    _Atomic uint64_t sleepers;
+    uint8_t pad4[SHM_CACHELINE - 8];
+    shm_reader_slot_t readers[SHM_MAX_READERS];
+} shm_header_t;
+
+/* Fixed in every layout version, so that a segment of another version can
+ * still be recognised and its writer's liveness checked (upgrades, shmtool gc). */
+_Static_assert(offsetof(shm_header_t, magic) == 0, "magic first");
+_Static_assert(offsetof(shm_header_t, layout_version) == 8, "version after magic");
+_Static_assert(offsetof(shm_header_t, writer_pid) == 64, "writer pid at 64");
+_Static_assert(offsetof(shm_header_t, writer_pid_start) == 72, "writer start at 72");
+_Static_assert(sizeof(shm_reader_slot_t) == 2 * SHM_CACHELINE, "reader slot is two cache lines");
+_Static_assert(offsetof(shm_reader_slot_t, pid) == SHM_CACHELINE, "reader identity on its own line");
+_Static_assert(offsetof(shm_header_t, writer_pid) == 1 * SHM_CACHELINE, "writer line");
+_Static_assert(offsetof(shm_header_t, prod_seq) == 2 * SHM_CACHELINE, "prod_seq line");
+_Static_assert(offsetof(shm_header_t, wake_seq) == 3 * SHM_CACHELINE, "wake line");
+_Static_assert(offsetof(shm_header_t, sleepers) == 4 * SHM_CACHELINE, "sleepers line");
+_Static_assert(offsetof(shm_header_t, readers) == 5 * SHM_CACHELINE, "reader slots");
+_Static_assert(sizeof(shm_header_t) % SHM_CACHELINE == 0, "header is whole cache lines");
+_Static_assert(SHM_MAX_READERS <= 64, "sleepers is a 64-bit mask");
+_Static_assert(sizeof(_Atomic uint64_t) == 8 && sizeof(_Atomic uint32_t) == 4, "lock-free widths");
+
+#endif

@@ -1,0 +1,477 @@
+/* ring.c -- the cold half of the rings: creating, taking over, attaching,
+ * registering readers, lapping, and sleeping. The hot half is inline in ring.h. */
+#include "shm/ring.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common/clock.h"
+#include "common/err.h"
+#include "shm/futex.h"
+
+static uint64_t self_start(void)
+{
+    static uint64_t cached;
+    static pid_t cached_pid;
+    pid_t me = getpid();
+    if (cached_pid != me) { /* recompute after fork */
+        cached = shm_pid_start(me);
+        cached_pid = me;
+    }
+    return cached;
+}
+
+static int check_spec(const shm_ring_spec_t *spec, const char *name)
+{
+    if (spec->kind != SHM_KIND_SPSC && spec->kind != SHM_KIND_BROADCAST)
+        return se_err(-EINVAL, "ring %s: unknown kind %d", name, (int)spec->kind);
+    if (spec->record_size < SHM_RECORD_MIN || spec->record_size > SHM_RECORD_MAX ||
+        spec->record_size % 64)
+        return se_err(-EINVAL, "ring %s: record size %u is not a multiple of 64 in [%u, %u]", name,
+                      spec->record_size, SHM_RECORD_MIN, SHM_RECORD_MAX);
+    if (spec->capacity < 2 || spec->capacity > SHM_CAPACITY_MAX ||
+        (spec->capacity & (spec->capacity - 1)))
+        return se_err(-EINVAL, "ring %s: capacity %u is not a power of two in [2, %u]", name,
+                      spec->capacity, SHM_CAPACITY_MAX);
+    return 0;
+}
+
+static bool same_layout(const shm_header_t *h, const shm_ring_spec_t *spec)
+{
+    return h->kind == (uint32_t)spec->kind && h->record_size == spec->record_size &&
+           h->capacity == spec->capacity;
+}
+
+static void describe_layout_mismatch(const shm_header_t *h, const shm_ring_spec_t *spec,
+                                     const char *name)
+{
+    se_err(SE_ELAYOUT, "ring %s: segment has kind %u, record size %u, capacity %u; expected kind %d, "
+           "record size %u, capacity %u", name, h->kind, h->record_size, h->capacity,
+           (int)spec->kind, spec->record_size, spec->capacity);
+}
+
+/* Creates a new segment with O_EXCL; -EEXIST when the name is taken. The
+ * header is completed with magic last, so readers never see it half-made. */
+static int create_segment(shm_segment_t *seg, const char *name, const shm_ring_spec_t *spec,
+                          const shm_perm_t *perm)
+{
+    uint64_t size = sizeof(shm_header_t) + (uint64_t)spec->capacity * spec->record_size;
+    int fd = shm_open(name, O_RDWR | O_CREAT | O_EXCL, 0600);
+    if (fd < 0)
+        return errno == EEXIST ? -EEXIST : se_err(-errno, "ring %s: shm_open: %s", name, strerror(errno));
+    int rc = 0;
+    if (perm && perm->use_group) {
+        if (fchown(fd, (uid_t)-1, perm->gid) < 0 || fchmod(fd, 0660) < 0)
+            rc = se_err(-errno, "ring %s: cannot give group %u access: %s", name,
+                        (unsigned)perm->gid, strerror(errno));
+    }
+    if (rc == 0 && ftruncate(fd, (off_t)size) < 0)
+        rc = se_err(-errno, "ring %s: ftruncate to %llu bytes: %s", name, (unsigned long long)size,
+                    strerror(errno));
+    void *p = MAP_FAILED;
+    if (rc == 0) {
+        p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+        if (p == MAP_FAILED)
+            rc = se_err(-errno, "ring %s: mmap %llu bytes: %s", name, (unsigned long long)size,
+                        strerror(errno));
+    }
+    close(fd);
+    if (rc < 0) {
+        shm_unlink(name);
+        return rc;
+    }
+    shm_header_t *h = p; /* fresh pages are zero: positions, sequences, slots start at 0 */
+    shm__store_relaxed(&h->writer_pid, (uint32_t)getpid());
+    shm__store_relaxed(&h->writer_pid_start, self_start());
+    h->layout_version = SHM_LAYOUT_VERSION;
+    h->kind = (uint32_t)spec->kind;
+    h->record_size = spec->record_size;
+    h->capacity = spec->capacity;
+    h->header_size = sizeof(shm_header_t);
+    h->record_type = spec->record_type;
+    h->total_size = size;
+    h->created_ns = (uint64_t)clock_real_ns();
+    h->max_readers = SHM_MAX_READERS;
+    /* Pairs with the acquire load of magic in shm_segment_validate. */
+    shm__store_release(&h->magic, SHM_MAGIC);
+    strcpy(seg->name, name);
+    seg->hdr = h;
+    seg->size = size;
+    seg->writable = true;
+    return 0;
+}
+
+/* Marks an old segment retired and wakes its readers so they re-open by name. */
+static void retire_segment(shm_segment_t *old)
+{
+    shm__store_release(&old->hdr->retired, 1);
+    atomic_fetch_add_explicit(&old->hdr->wake_seq, 1, memory_order_release);
+    shm__futex_wake_all(&old->hdr->wake_seq);
+}
+
+/* A writer died between publishing record s (READY) and advancing prod_seq:
+ * count it, or the next writer would write a different record s. */
+static void repair_after_crash(shm_header_t *h)
+{
+    _Atomic uint64_t *records = (_Atomic uint64_t *)((char *)h + h->header_size);
+    uint64_t s = shm__load_acquire(&h->prod_seq);
+    _Atomic uint64_t *slot = records + (s & (h->capacity - 1)) * (h->record_size / 8);
+    if (shm__load_acquire(&slot[0]) == SHM_SEQ_READY(s))
+        shm__store_release(&h->prod_seq, s + 1);
+}
+
+/* Takes over an existing, valid segment of the right layout whose writer is gone. */
+static int take_over(shm_segment_t *seg)
+{
+    shm_header_t *h = seg->hdr;
+    uint32_t old = shm__load_acquire(&h->writer_pid);
+    uint32_t me = (uint32_t)getpid();
+    if (old != 0 && old != me && shm_pid_alive(old, shm__load_relaxed(&h->writer_pid_start)))
+        return se_err(-EBUSY, "ring %s is written by live process %u", seg->name, old);
+    if (!atomic_compare_exchange_strong(&h->writer_pid, &old, me))
+        return se_err(-EBUSY, "ring %s: another process took it over at the same time (pid %u)",
+                      seg->name, old);
+    shm__store_relaxed(&h->writer_pid_start, self_start());
+    repair_after_crash(h);
+    return 0;
+}
+
+static void writer_init_view(shm_writer_t *w)
+{
+    shm_header_t *h = w->seg.hdr;
+    w->records = (_Atomic uint64_t *)((char *)h + h->header_size);
+    w->capacity = h->capacity;
+    w->mask = h->capacity - 1;
+    w->slot_words = h->record_size / 8;
+    w->payload_words = w->slot_words - 1;
+    w->kind = (shm_kind_t)h->kind;
+    w->prod_seq = shm__load_acquire(&h->prod_seq);
+    w->cons_cache = shm__load_acquire(&h->readers[0].position);
+    shm__store_relaxed(&h->writer_attached_ns, (uint64_t)clock_real_ns());
+    shm__store_relaxed(&h->heartbeat_ns, (uint64_t)clock_real_ns());
+    atomic_fetch_add_explicit(&h->writer_generation, 1, memory_order_relaxed);
+}
+
+/* An existing segment that is empty or has no magic: a creator still at work,
+ * or one that died before finishing. Waits briefly, then calls it abandoned. */
+static bool abandoned(const char *name)
+{
+    for (int i = 0; i < 100; i++) {
+        shm_segment_t s;
+        int rc = shm_segment_map(&s, name, false);
+        if (rc != SE_ENOTREADY) {
+            if (rc == 0)
+                shm_segment_unmap(&s);
+            return false;
+        }
+        struct timespec ms = { 0, 1000000 };
+        nanosleep(&ms, NULL);
+    }
+    return true;
+}
+
+int shm_writer_open(shm_writer_t *w, const char *name, const shm_ring_spec_t *spec,
+                    const shm_perm_t *perm)
+{
+    memset(w, 0, sizeof *w);
+    int rc = check_spec(spec, name);
+    if (rc < 0)
+        return rc;
+    for (int attempt = 0; attempt < 5; attempt++) {
+        rc = create_segment(&w->seg, name, spec, perm);
+        if (rc == 0) {
+            writer_init_view(w);
+            return 0;
+        }
+        if (rc != -EEXIST)
+            return rc;
+        rc = shm_segment_map(&w->seg, name, true);
+        if (rc == -ENOENT)
+            continue; /* removed between our two opens: create again */
+        if (rc == SE_ENOTREADY) {
+            if (abandoned(name))
+                shm_unlink(name);
+            continue;
+        }
+        if (rc == SE_ECORRUPT)
+            return se_err(rc, "%s; remove it (shmtool gc, or rm /dev/shm%s) if no engine uses it",
+                          se_errmsg(), name);
+        shm_header_t *h = w->seg.hdr;
+        if (rc == 0 && same_layout(h, spec)) {
+            rc = take_over(&w->seg);
+            if (rc < 0) {
+                shm_segment_unmap(&w->seg);
+                return rc;
+            }
+            writer_init_view(w);
+            return 0;
+        }
+        if (rc == SE_EVERSION) {
+            uint32_t pid;
+            uint64_t pid_start;
+            if (shm_segment_writer_of(name, &pid, &pid_start) == 0 && pid != 0 &&
+                shm_pid_alive(pid, pid_start))
+                return se_err(SE_EVERSION, "%s, and its writer (pid %u) is alive", se_errmsg(), pid);
+        }
+        /* Another layout, or a dead writer's other version (nothing mapped). */
+        if (rc == 0) {
+            uint32_t pid = shm__load_acquire(&h->writer_pid);
+            if (pid != 0 && pid != (uint32_t)getpid() &&
+                shm_pid_alive(pid, shm__load_relaxed(&h->writer_pid_start))) {
+                describe_layout_mismatch(h, spec, name);
+                shm_segment_unmap(&w->seg);
+                return SE_ELAYOUT;
+            }
+            retire_segment(&w->seg);
+            shm_segment_unmap(&w->seg);
+        }
+        shm_unlink(name);
+    }
+    return se_err(-EAGAIN, "ring %s: could not create or take over the segment (it keeps changing)",
+                  name);
+}
+
+void shm_writer_close(shm_writer_t *w, bool unlink)
+{
+    if (!w->seg.hdr)
+        return;
+    uint32_t me = (uint32_t)getpid();
+    atomic_compare_exchange_strong(&w->seg.hdr->writer_pid, &me, 0);
+    if (unlink) {
+        retire_segment(&w->seg);
+        shm_unlink(w->seg.name);
+    }
+    shm_segment_unmap(&w->seg);
+}
+
+void shm__writer_wake_sleepers(shm_writer_t *w)
+{
+    /* Pairs with the acquire load of wake_seq in shm_wait: a sleeper that reads
+     * the new value also sees every record published before it. */
+    atomic_fetch_add_explicit(&w->seg.hdr->wake_seq, 1, memory_order_release);
+    shm__futex_wake_all(&w->seg.hdr->wake_seq);
+}
+
+void shm_writer_heartbeat(shm_writer_t *w)
+{
+    shm_header_t *h = w->seg.hdr;
+    shm__store_relaxed(&h->heartbeat_ns, (uint64_t)clock_real_ns());
+    uint64_t sleepers = shm__load_relaxed(&h->sleepers);
+    for (int i = 0; i < SHM_MAX_READERS && sleepers; i++) {
+        uint64_t bit = 1ull << i;
+        if (!(sleepers & bit))
+            continue;
+        shm_reader_slot_t *s = &h->readers[i];
+        if (!shm_pid_alive(shm__load_relaxed(&s->pid), shm__load_relaxed(&s->pid_start)))
+            atomic_fetch_and(&h->sleepers, ~bit);
+    }
+}
+
+/* ---- readers ---------------------------------------------------------------- */
+
+static bool slot_free(shm_reader_slot_t *s, uint32_t *pid_out)
+{
+    uint32_t pid = shm__load_acquire(&s->pid);
+    *pid_out = pid;
+    return pid == 0 || !shm_pid_alive(pid, shm__load_relaxed(&s->pid_start));
+}
+
+static bool try_claim(shm_reader_slot_t *s)
+{
+    uint32_t pid;
+    if (!slot_free(s, &pid))
+        return false;
+    return atomic_compare_exchange_strong(&s->pid, &pid, (uint32_t)getpid());
+}
+
+/* Picks and claims a slot: the SPSC ring's only one; for broadcast, a free slot
+ * of the same name first, then a never-used one, then any free one. Returns the
+ * index, or a negative code. `resumed` tells whether it had our name. */
+static int claim_slot(shm_header_t *h, const char *seg_name, const char *reader_name, bool *resumed)
+{
+    *resumed = false;
+    if (h->kind == SHM_KIND_SPSC) {
+        if (try_claim(&h->readers[0])) {
+            *resumed = true;
+            return 0;
+        }
+        return se_err(-EBUSY, "ring %s already has a live reader '%.*s' (pid %u)", seg_name,
+                      SHM_READER_NAME_MAX, h->readers[0].name,
+                      shm__load_relaxed(&h->readers[0].pid));
+    }
+    for (int pass = 0; pass < 3; pass++) {
+        for (int i = 0; i < SHM_MAX_READERS; i++) {
+            shm_reader_slot_t *s = &h->readers[i];
+            bool named = strncmp(s->name, reader_name, SHM_READER_NAME_MAX) == 0;
+            if ((pass == 0 && !named) || (pass == 1 && s->name[0] != '\0'))
+                continue;
+            if (try_claim(s)) {
+                *resumed = named;
+                return i;
+            }
+        }
+    }
+    return se_err(-ENOSPC, "ring %s: all %d reader slots are held by live readers", seg_name,
+                  SHM_MAX_READERS);
+}
+
+static int map_when_ready(shm_segment_t *seg, const char *name, int64_t timeout_ns)
+{
+    int64_t deadline = timeout_ns < 0 ? -1 : clock_mono_ns() + timeout_ns;
+    for (;;) {
+        int rc = shm_segment_map(seg, name, true);
+        if (rc != -ENOENT && rc != SE_ENOTREADY)
+            return rc;
+        if (deadline >= 0 && clock_mono_ns() >= deadline)
+            return se_err(rc == -ENOENT ? -ETIMEDOUT : SE_ENOTREADY,
+                          "ring %s: %s after waiting %lld ms", name,
+                          rc == -ENOENT ? "does not exist" : "still not ready",
+                          (long long)(timeout_ns / 1000000));
+        /* Start-up only: polling every 2 ms costs nothing and needs no watcher. */
+        struct timespec ts = { 0, 2000000 };
+        nanosleep(&ts, NULL);
+    }
+}
+
+int shm_reader_open(shm_reader_t *r, const char *name, const shm_ring_spec_t *expect,
+                    const char *reader_name, shm_start_t start, int64_t timeout_ns)
+{
+    memset(r, 0, sizeof *r);
+    if (!reader_name || !reader_name[0] || strlen(reader_name) >= SHM_READER_NAME_MAX)
+        return se_err(-EINVAL, "ring %s: reader name must be 1-%d bytes", name,
+                      SHM_READER_NAME_MAX - 1);
+    int rc = map_when_ready(&r->seg, name, timeout_ns);
+    if (rc < 0)
+        return rc;
+    shm_header_t *h = r->seg.hdr;
+    if (expect && !same_layout(h, expect)) {
+        describe_layout_mismatch(h, expect, name);
+        shm_segment_unmap(&r->seg);
+        return SE_ELAYOUT;
+    }
+    bool resumed;
+    int idx = claim_slot(h, name, reader_name, &resumed);
+    if (idx < 0) {
+        shm_segment_unmap(&r->seg);
+        return idx;
+    }
+    shm_reader_slot_t *s = &h->readers[idx];
+    shm__store_relaxed(&s->pid_start, self_start());
+    shm__store_relaxed(&s->attached_ns, (uint64_t)clock_real_ns());
+    strncpy(s->name, reader_name, SHM_READER_NAME_MAX - 1);
+    s->name[SHM_READER_NAME_MAX - 1] = '\0';
+    atomic_fetch_and(&h->sleepers, ~(1ull << idx)); /* a dead predecessor may have slept */
+
+    r->records = (_Atomic uint64_t *)((char *)h + h->header_size);
+    r->mask = h->capacity - 1;
+    r->slot_words = h->record_size / 8;
+    r->payload_words = r->slot_words - 1;
+    r->kind = (shm_kind_t)h->kind;
+    r->slot_index = idx;
+    r->slot = s;
+    if (h->kind == SHM_KIND_SPSC || (start == SHM_START_RESUME && resumed))
+        r->pos = shm__load_acquire(&s->position);
+    else
+        r->pos = shm__load_acquire(&h->prod_seq);
+    if (!resumed)
+        shm__store_relaxed(&s->drops, 0);
+    shm__store_release(&s->position, r->pos);
+    shm__reader_touch(r);
+    return 0;
+}
+
+void shm_reader_close(shm_reader_t *r)
+{
+    if (!r->seg.hdr)
+        return;
+    atomic_fetch_and(&r->seg.hdr->sleepers, ~(1ull << r->slot_index));
+    shm__reader_touch(r);
+    uint32_t me = (uint32_t)getpid();
+    atomic_compare_exchange_strong(&r->slot->pid, &me, 0);
+    shm_segment_unmap(&r->seg);
+    r->slot = NULL;
+}
+
+void shm__reader_touch(shm_reader_t *r)
+{
+    shm__store_relaxed(&r->slot->last_active_ns, (uint64_t)clock_real_ns());
+}
+
+shm_status_t shm__reader_lapped(shm_reader_t *r)
+{
+    /* Skip to the writer's head: for market data the newest record is the one
+     * that matters, and every position skipped is counted as dropped. */
+    uint64_t head = shm__load_acquire(&r->seg.hdr->prod_seq);
+    uint64_t next = head > r->pos ? head : r->pos + 1;
+    uint64_t lost = next - r->pos;
+    r->drops += lost;
+    r->pos = next;
+    atomic_fetch_add_explicit(&r->slot->drops, lost, memory_order_relaxed);
+    shm__store_release(&r->slot->position, r->pos);
+    return SHM_LAPPED;
+}
+
+static bool any_ready(shm_reader_t *const *rs, int n)
+{
+    for (int i = 0; i < n; i++)
+        if (shm_reader_ready(rs[i]) || shm__load_relaxed(&rs[i]->seg.hdr->retired))
+            return true;
+    return false;
+}
+
+shm_status_t shm_wait(shm_reader_t *const *rs, int n, int64_t spin_ns, int64_t timeout_ns)
+{
+    if (n < 1 || n > SHM_WAIT_MAX)
+        return SHM_TIMEOUT;
+    if (any_ready(rs, n))
+        return SHM_OK;
+    int64_t start = clock_mono_ns();
+    if (spin_ns > 0) {
+        /* Reading the clock costs ~30 ns: look at it every 64 turns. */
+        for (unsigned turn = 1;; turn++) {
+            if (any_ready(rs, n))
+                return SHM_OK;
+            shm__cpu_relax();
+            if ((turn & 63) == 0 && clock_mono_ns() - start >= spin_ns)
+                break;
+        }
+    }
+    int64_t deadline = timeout_ns < 0 ? -1 : start + timeout_ns;
+    _Atomic uint32_t *words[SHM_WAIT_MAX];
+    uint32_t seen[SHM_WAIT_MAX];
+    for (;;) {
+        for (int i = 0; i < n; i++)
+            atomic_fetch_or(&rs[i]->seg.hdr->sleepers, 1ull << rs[i]->slot_index);
+        /* Pairs with the writer's seq_cst fence in shm_writer_wake. */
+        shm__fence_seq_cst();
+        for (int i = 0; i < n; i++) {
+            words[i] = &rs[i]->seg.hdr->wake_seq;
+            /* Pairs with the release increment in shm__writer_wake_sleepers. */
+            seen[i] = shm__load_acquire(words[i]);
+        }
+        bool ready = any_ready(rs, n);
+        int rc = ready ? 0 : shm__futex_wait_any(words, seen, n, deadline);
+        for (int i = 0; i < n; i++) {
+            atomic_fetch_and(&rs[i]->seg.hdr->sleepers, ~(1ull << rs[i]->slot_index));
+            shm__reader_touch(rs[i]);
+        }
+        if (ready || any_ready(rs, n))
+            return SHM_OK;
+        if (rc == -ETIMEDOUT || (deadline >= 0 && clock_mono_ns() >= deadline))
+            return SHM_TIMEOUT;
+    }
+}
+
+shm_status_t shm_peek(const shm_segment_t *s, uint64_t pos, void *payload)
+{
+    const shm_header_t *h = s->hdr;
+    uint32_t words = h->record_size / 8;
+    _Atomic uint64_t *records = (_Atomic uint64_t *)((char *)h + h->header_size);
+    return shm__copy_record(records + (pos & (h->capacity - 1)) * words, pos, words - 1, payload);
+}

@@ -1,0 +1,244 @@
+/* segment.c -- naming, mapping and validation of segments, and liveness of the
+ * processes named in them. Never trusts what it reads from /dev/shm. */
+#include "shm/segment.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "common/err.h"
+#include "shm/atomic.h"
+
+static bool valid_part(const char *s, size_t max, bool dots)
+{
+    size_t n = strlen(s);
+    if (n == 0 || n > max || s[0] == '.')
+        return false;
+    for (size_t i = 0; i < n; i++) {
+        char c = s[i];
+        bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                  c == '_' || c == '-' || (dots && c == '.');
+        if (!ok)
+            return false;
+    }
+    return true;
+}
+
+int shm_name(char *out, size_t out_size, const char *prefix, const char *instance, const char *ring)
+{
+    if (!prefix)
+        prefix = SHM_DEFAULT_PREFIX;
+    if (!instance)
+        instance = SHM_DEFAULT_INSTANCE;
+    if (!valid_part(prefix, 32, false))
+        return se_err(-EINVAL, "bad segment prefix '%s': use 1-32 of [A-Za-z0-9_-]", prefix);
+    if (!valid_part(instance, 32, false))
+        return se_err(-EINVAL, "bad instance name '%s': use 1-32 of [A-Za-z0-9_-]", instance);
+    if (!ring || !valid_part(ring, 64, true))
+        return se_err(-EINVAL, "bad ring name '%s': use 1-64 of [A-Za-z0-9_.-], not starting with '.'",
+                      ring ? ring : "(null)");
+    int n = snprintf(out, out_size, "/%s.%s.%s", prefix, instance, ring);
+    if (n < 0 || (size_t)n >= out_size)
+        return se_err(-ENAMETOOLONG, "segment name for ring '%s' is too long", ring);
+    return 0;
+}
+
+static bool is_pow2(uint32_t v)
+{
+    return v && !(v & (v - 1));
+}
+
+int shm_segment_validate(const shm_header_t *h, size_t file_size, const char *name)
+{
+    if (file_size == 0)
+        return se_err(SE_ENOTREADY, "segment %s: empty (its writer is still creating it)", name);
+    if (file_size < sizeof(shm_header_t))
+        return se_err(SE_ECORRUPT, "segment %s: %zu bytes, smaller than a header (%zu)", name,
+                      file_size, sizeof(shm_header_t));
+    /* Pairs with the creator's release store of magic: fields read after it are complete. */
+    uint64_t magic = shm__load_acquire(&h->magic);
+    if (magic == 0)
+        return se_err(SE_ENOTREADY, "segment %s: header not yet complete", name);
+    if (magic != SHM_MAGIC)
+        return se_err(SE_ECORRUPT, "segment %s: bad magic 0x%016llx (not an engine ring)", name,
+                      (unsigned long long)magic);
+    if (h->layout_version != SHM_LAYOUT_VERSION)
+        return se_err(SE_EVERSION, "segment %s: layout version %u, this build uses %u", name,
+                      h->layout_version, SHM_LAYOUT_VERSION);
+    if (h->kind != SHM_KIND_SPSC && h->kind != SHM_KIND_BROADCAST)
+        return se_err(SE_ECORRUPT, "segment %s: unknown ring kind %u", name, h->kind);
+    if (h->record_size < SHM_RECORD_MIN || h->record_size > SHM_RECORD_MAX || h->record_size % 64)
+        return se_err(SE_ECORRUPT, "segment %s: record size %u is not a multiple of 64 in [%u, %u]",
+                      name, h->record_size, SHM_RECORD_MIN, SHM_RECORD_MAX);
+    if (!is_pow2(h->capacity) || h->capacity < 2 || h->capacity > SHM_CAPACITY_MAX)
+        return se_err(SE_ECORRUPT, "segment %s: capacity %u is not a power of two in [2, %u]", name,
+                      h->capacity, SHM_CAPACITY_MAX);
+    if (h->header_size != sizeof(shm_header_t))
+        return se_err(SE_ECORRUPT, "segment %s: header size %u, expected %zu", name, h->header_size,
+                      sizeof(shm_header_t));
+    if (h->max_readers != SHM_MAX_READERS)
+        return se_err(SE_ECORRUPT, "segment %s: %u reader slots, expected %d", name, h->max_readers,
+                      SHM_MAX_READERS);
+    uint64_t want = (uint64_t)h->header_size + (uint64_t)h->capacity * h->record_size;
+    if (h->total_size != want || file_size != want)
+        return se_err(SE_ECORRUPT, "segment %s: size %zu (header says %llu), layout needs %llu", name,
+                      file_size, (unsigned long long)h->total_size, (unsigned long long)want);
+    return 0;
+}
+
+int shm_segment_map(shm_segment_t *s, const char *name, bool writable)
+{
+    memset(s, 0, sizeof *s);
+    if (strlen(name) >= sizeof s->name)
+        return se_err(-ENAMETOOLONG, "segment name too long: %s", name);
+    int fd = shm_open(name, writable ? O_RDWR : O_RDONLY, 0);
+    if (fd < 0)
+        return se_err(-errno, "segment %s: %s", name, strerror(errno));
+    struct stat st;
+    if (fstat(fd, &st) < 0) {
+        int e = errno;
+        close(fd);
+        return se_err(-e, "segment %s: fstat: %s", name, strerror(e));
+    }
+    size_t size = (size_t)st.st_size;
+    if (size < sizeof(shm_header_t)) {
+        close(fd);
+        return shm_segment_validate(NULL, size, name); /* rejects by size alone, never reads */
+    }
+    void *p = mmap(NULL, size, writable ? PROT_READ | PROT_WRITE : PROT_READ, MAP_SHARED, fd, 0);
+    close(fd);
+    if (p == MAP_FAILED)
+        return se_err(-errno, "segment %s: mmap %zu bytes: %s", name, size, strerror(errno));
+    int rc = shm_segment_validate(p, size, name);
+    if (rc < 0) {
+        munmap(p, size);
+        return rc;
+    }
+    strcpy(s->name, name);
+    s->hdr = p;
+    s->size = size;
+    s->writable = writable;
+    return 0;
+}
+
+int shm_segment_writer_of(const char *name, uint32_t *pid, uint64_t *pid_start)
+{
+    int fd = shm_open(name, O_RDONLY, 0);
+    if (fd < 0)
+        return se_err(-errno, "segment %s: %s", name, strerror(errno));
+    unsigned char buf[80];
+    ssize_t n = pread(fd, buf, sizeof buf, 0);
+    close(fd);
+    if (n < (ssize_t)sizeof buf)
+        return se_err(SE_ECORRUPT, "segment %s: too small to hold a writer", name);
+    uint32_t p;
+    memcpy(&p, buf + offsetof(shm_header_t, writer_pid), sizeof p);
+    memcpy(pid_start, buf + offsetof(shm_header_t, writer_pid_start), sizeof *pid_start);
+    *pid = p;
+    return 0;
+}
+
+void shm_segment_unmap(shm_segment_t *s)
+{
+    if (s->hdr)
+        munmap(s->hdr, s->size);
+    s->hdr = NULL;
+    s->size = 0;
+}
+
+uint64_t shm_pid_start(pid_t pid)
+{
+    char path[64], buf[1024];
+    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return 0;
+    ssize_t n = read(fd, buf, sizeof buf - 1);
+    close(fd);
+    if (n <= 0)
+        return 0;
+    buf[n] = '\0';
+    /* The command name (field 2) may hold spaces and parentheses: count fields
+     * from the last ')'. Start time is field 22, the 20th after it. */
+    char *p = strrchr(buf, ')');
+    if (!p)
+        return 0;
+    for (int field = 2; field < 22; field++) {
+        p = strchr(p + 1, ' ');
+        if (!p)
+            return 0;
+    }
+    return strtoull(p + 1, NULL, 10);
+}
+
+bool shm_pid_alive(uint32_t pid, uint64_t start)
+{
+    if (pid == 0 || pid > (uint32_t)INT32_MAX)
+        return false;
+    if (kill((pid_t)pid, 0) < 0 && errno != EPERM)
+        return false;
+    if (start == 0)
+        return true;
+    uint64_t now = shm_pid_start((pid_t)pid);
+    /* A zombie or unreadable /proc entry still counts as the same process. */
+    return now == 0 || now == start;
+}
+
+static int cmp_names(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+int shm_segment_list(const char *prefix, const char *instance,
+                     void (*fn)(const char *name, const char *ring, void *arg), void *arg)
+{
+    char lead[80];
+    snprintf(lead, sizeof lead, "%s.%s.", prefix ? prefix : SHM_DEFAULT_PREFIX,
+             instance ? instance : SHM_DEFAULT_INSTANCE);
+    size_t lead_len = strlen(lead);
+    DIR *d = opendir("/dev/shm");
+    if (!d)
+        return se_err(-errno, "cannot list /dev/shm: %s", strerror(errno));
+    char **names = NULL;
+    size_t n = 0, cap = 0;
+    int rc = 0;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        if (strncmp(e->d_name, lead, lead_len) != 0 || e->d_name[lead_len] == '\0')
+            continue;
+        if (n == cap) {
+            cap = cap ? cap * 2 : 16;
+            char **grown = realloc(names, cap * sizeof *names);
+            if (!grown) {
+                rc = -ENOMEM;
+                break;
+            }
+            names = grown;
+        }
+        if (!(names[n] = strdup(e->d_name))) {
+            rc = -ENOMEM;
+            break;
+        }
+        n++;
+    }
+    closedir(d);
+    if (rc == 0) {
+        qsort(names, n, sizeof *names, cmp_names);
+        for (size_t i = 0; i < n; i++) {
+            char full[SHM_NAME_MAX];
+            snprintf(full, sizeof full, "/%s", names[i]);
+            fn(full, names[i] + lead_len, arg);
+        }
+    }
+    for (size_t i = 0; i < n; i++)
+        free(names[i]);
+    free(names);
+    return rc;
+}

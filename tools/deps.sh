@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Installs the Debian packages the engine needs to build, test and benchmark.
+# Called by `make deps` (and so by every other target); a warm machine skips apt.
+set -euo pipefail
+
+# One line per package; the comment says which part of the tree needs it.
+PACKAGES=(
+  gcc make pkg-config   # the build
+  libconfig-dev         # common/config
+  check                 # unit tests
+  libzmq3-dev           # bench: ZeroMQ baseline of bench-ring
+)
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+  dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+cmd="apt-get install -y --no-install-recommends ${missing[*]}"
+if [ "$(id -u)" -ne 0 ]; then
+  echo "deps: missing Debian packages: ${missing[*]}" >&2
+  echo "deps: run as root: apt-get update && $cmd" >&2
+  exit 1
+fi
+echo "deps: installing ${missing[*]}" >&2
+export DEBIAN_FRONTEND=noninteractive
+# A bare machine has no package lists yet; update once, then install.
+apt-get update -qq
+$cmd -qq
