@@ -39,7 +39,13 @@ typedef struct {
     _Atomic uint64_t position;       /* next record the reader will read */
     _Atomic uint64_t drops;          /* records lost to lapping, in total */
     _Atomic uint64_t last_active_ns; /* CLOCK_REALTIME of the last read or wait */
-    uint8_t pad0[SHM_CACHELINE - 24];
+    /* A lap moves position and drops together. The new values are written here
+     * first and `lap_pending` set, so that a reader killed half-way is repaired
+     * on its next attach instead of counting a lap twice or not at all. */
+    _Atomic uint64_t lap_position;
+    _Atomic uint64_t lap_drops;
+    _Atomic uint32_t lap_pending;
+    uint8_t pad0[SHM_CACHELINE - 44];
     /* line 1: identity */
     _Atomic uint32_t pid;            /* 0 when free or cleanly detached */
     uint32_t reserved;

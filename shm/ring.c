@@ -275,6 +275,17 @@ void shm_writer_heartbeat(shm_writer_t *w)
 
 /* ---- readers ---------------------------------------------------------------- */
 
+/* Applies a journalled lap (see lap_pending in layout.h); idempotent, so it
+ * also repairs a lap that a killed reader left half-done. */
+static void finish_lap(shm_reader_slot_t *s)
+{
+    if (!shm__load_acquire(&s->lap_pending))
+        return;
+    shm__store_relaxed(&s->drops, shm__load_relaxed(&s->lap_drops));
+    shm__store_release(&s->position, shm__load_relaxed(&s->lap_position));
+    shm__store_release(&s->lap_pending, 0);
+}
+
 static bool slot_free(shm_reader_slot_t *s, uint32_t *pid_out)
 {
     uint32_t pid = shm__load_acquire(&s->pid);
@@ -367,6 +378,7 @@ int shm_reader_open(shm_reader_t *r, const char *name, const shm_ring_spec_t *ex
     strncpy(s->name, reader_name, SHM_READER_NAME_MAX - 1);
     s->name[SHM_READER_NAME_MAX - 1] = '\0';
     atomic_fetch_and(&h->sleepers, ~(1ull << idx)); /* a dead predecessor may have slept */
+    finish_lap(s); /* ... or died inside a lap */
 
     r->records = (_Atomic uint64_t *)((char *)h + h->header_size);
     r->mask = h->capacity - 1;
@@ -410,10 +422,14 @@ shm_status_t shm__reader_lapped(shm_reader_t *r)
     uint64_t head = shm__load_acquire(&r->seg.hdr->prod_seq);
     uint64_t next = head > r->pos ? head : r->pos + 1;
     uint64_t lost = next - r->pos;
+    shm_reader_slot_t *s = r->slot;
+    shm__store_relaxed(&s->lap_position, next);
+    shm__store_relaxed(&s->lap_drops, shm__load_relaxed(&s->drops) + lost);
+    /* Pairs with the acquire load in finish_lap: the journal is complete. */
+    shm__store_release(&s->lap_pending, 1);
+    finish_lap(s);
     r->drops += lost;
     r->pos = next;
-    atomic_fetch_add_explicit(&r->slot->drops, lost, memory_order_relaxed);
-    shm__store_release(&r->slot->position, r->pos);
     return SHM_LAPPED;
 }
 

@@ -1,0 +1,386 @@
+/* test_ring_stress.c -- the rings between real processes: millions of
+ * self-checking records, a deliberately slow broadcast reader, and writers and
+ * readers SIGKILLed at random instants and restarted. Each helper process is
+ * forked; results come back through shared anonymous memory and exit codes. */
+#include <check.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common/err.h"
+#include "shm/ring.h"
+#include "tests/support/ring_fixture.h"
+
+static const int64_t SECOND = 1000000000;
+static const int64_t SPIN_NS = 20000;
+
+static char name[SHM_NAME_MAX];
+
+/* What the reader processes found, shared with the test process. */
+typedef struct {
+    _Atomic uint64_t target;   /* stop once the reader position reaches this (0: not yet known) */
+    _Atomic uint64_t seen_upto; /* highest position delivered + 1, across reader restarts */
+    uint64_t delivered;         /* distinct positions delivered */
+    uint64_t redelivered;       /* a record peeked by a killed reader, delivered again */
+    uint64_t torn;              /* checksum failures */
+    uint64_t misordered;        /* a record that was not at the position the reader expected */
+    uint64_t incarnation_back;  /* a record from an older writer after a newer one */
+    uint64_t bad_restart;       /* a restarted reader resumed somewhere it should not */
+    uint64_t drops;             /* the reader's slot drop count at the end */
+    uint64_t last_incarnation;
+    int attach_error;
+} result_t;
+
+static result_t *res;
+static shm_ring_spec_t spec;
+
+static void setup(void)
+{
+    test_ring_name(name, sizeof name, "s", "ring");
+    res = test_shared_alloc(sizeof *res);
+    ck_assert_ptr_nonnull(res);
+}
+
+static void teardown(void)
+{
+    test_ring_cleanup();
+}
+
+static void create_ring(shm_kind_t kind, uint32_t capacity)
+{
+    spec = (shm_ring_spec_t){ kind, 64, capacity, 0 };
+    shm_writer_t w;
+    ck_assert_msg(shm_writer_open(&w, name, &spec, NULL) == 0, "%s", se_errmsg());
+    shm_writer_close(&w, false);
+}
+
+static void signal_fd(int fd)
+{
+    if (fd >= 0 && write(fd, "!", 1) != 1)
+        _exit(90);
+}
+
+static void wait_fd(int fd)
+{
+    char c;
+    ck_assert_int_eq(read(fd, &c, 1), 1);
+}
+
+/* ---- writer process ---------------------------------------------------------- */
+
+typedef struct {
+    uint64_t incarnation;
+    uint64_t stop_at;  /* write until the ring head reaches this; UINT64_MAX: until killed */
+    int ready_fd;      /* one byte once the ring is open (-1: none) */
+    uint32_t work_ns;  /* pause between records */
+} writer_job_t;
+
+static void busy_ns(uint32_t ns)
+{
+    if (!ns)
+        return;
+    int64_t end = clock_mono_ns() + ns;
+    while (clock_mono_ns() < end)
+        shm__cpu_relax();
+}
+
+static int writer_main(void *arg)
+{
+    writer_job_t *job = arg;
+    shm_writer_t w;
+    if (shm_writer_open(&w, name, &spec, NULL) != 0) {
+        fprintf(stderr, "writer: %s\n", se_errmsg());
+        return 1;
+    }
+    signal_fd(job->ready_fd);
+    while (w.prod_seq < job->stop_at) {
+        test_record_t rec;
+        test_record_fill(&rec, w.prod_seq, job->incarnation);
+        if (shm_writer_write(&w, &rec) == SHM_OK) {
+            busy_ns(job->work_ns);
+            continue;
+        }
+        sched_yield(); /* full: the reader frees slots */
+    }
+    shm_writer_close(&w, false);
+    return 0;
+}
+
+/* ---- reader process ------------------------------------------------------------ */
+
+typedef struct {
+    const char *reader_name;
+    shm_start_t start;
+    int ready_fd;
+    uint32_t work_ns; /* per-record work: a deliberately slow reader */
+} reader_job_t;
+
+/* Checks one delivered record against what this reader expects at pos. */
+static void account(const test_record_t *rec, uint64_t pos)
+{
+    if (!test_record_intact(rec)) {
+        res->torn++;
+        return;
+    }
+    if (rec->pos != pos)
+        res->misordered++;
+    if (rec->incarnation < res->last_incarnation)
+        res->incarnation_back++;
+    res->last_incarnation = rec->incarnation;
+    uint64_t seen = shm__load_relaxed(&res->seen_upto);
+    if (rec->pos + 1 == seen) {
+        res->redelivered++;
+    } else {
+        if (rec->pos < seen)
+            res->misordered++;
+        res->delivered++;
+        shm__store_release(&res->seen_upto, rec->pos + 1);
+    }
+}
+
+/* Reads with peek/advance, so a kill between the two shows up as one
+ * redelivery, never as a loss. Runs until the position reaches res->target. */
+static int reader_main(void *arg)
+{
+    reader_job_t *job = arg;
+    shm_reader_t r;
+    int rc = shm_reader_open(&r, name, &spec, job->reader_name, job->start, 10 * SECOND);
+    if (rc != 0) {
+        res->attach_error = rc;
+        fprintf(stderr, "reader: %s\n", se_errmsg());
+        return 1;
+    }
+    uint64_t seen = shm__load_relaxed(&res->seen_upto);
+    if (job->start == SHM_START_RESUME && seen && r.pos != seen && r.pos + 1 != seen &&
+        spec.kind == SHM_KIND_SPSC)
+        res->bad_restart++;
+    signal_fd(job->ready_fd);
+    shm_reader_t *rs[] = { &r };
+    for (;;) {
+        uint64_t target = shm__load_acquire(&res->target);
+        if (target && r.pos >= target)
+            break;
+        test_record_t rec;
+        shm_status_t st = shm_reader_peek(&r, &rec);
+        if (st == SHM_OK) {
+            account(&rec, r.pos);
+            busy_ns(job->work_ns);
+            shm_reader_advance(&r);
+        } else if (st == SHM_EMPTY) {
+            shm_wait(rs, 1, SPIN_NS, SECOND / 100);
+        } else if (st != SHM_LAPPED) {
+            return 2;
+        }
+    }
+    res->drops = shm__load_relaxed(&r.slot->drops);
+    shm_reader_close(&r);
+    return 0;
+}
+
+static pid_t start_reader(reader_job_t *job)
+{
+    int p[2];
+    ck_assert_int_eq(pipe(p), 0);
+    job->ready_fd = p[1];
+    pid_t pid = test_spawn(reader_main, job);
+    wait_fd(p[0]);
+    close(p[0]);
+    close(p[1]);
+    return pid;
+}
+
+static pid_t start_writer(writer_job_t *job)
+{
+    int p[2];
+    ck_assert_int_eq(pipe(p), 0);
+    job->ready_fd = p[1];
+    pid_t pid = test_spawn(writer_main, job);
+    wait_fd(p[0]);
+    close(p[0]);
+    close(p[1]);
+    return pid;
+}
+
+static uint64_t ring_head(void)
+{
+    shm_segment_t seg;
+    ck_assert_int_eq(shm_segment_map(&seg, name, false), 0);
+    uint64_t head = shm__load_acquire(&seg.hdr->prod_seq);
+    shm_segment_unmap(&seg);
+    return head;
+}
+
+static void assert_clean(void)
+{
+    ck_assert_uint_eq(res->torn, 0);
+    ck_assert_uint_eq(res->misordered, 0);
+    ck_assert_uint_eq(res->incarnation_back, 0);
+    ck_assert_uint_eq(res->bad_restart, 0);
+    ck_assert_int_eq(res->attach_error, 0);
+}
+
+/* ---- the tests ------------------------------------------------------------------ */
+
+START_TEST(spsc_should_move_ten_million_records_between_processes_intact)
+{
+    const uint64_t n = 10000000;
+    create_ring(SHM_KIND_SPSC, 4096);
+    shm__store_relaxed(&res->target, n);
+    reader_job_t rj = { "stress", SHM_START_HEAD, -1, 0 };
+    pid_t reader = start_reader(&rj);
+    writer_job_t wj = { 1, n, -1, 0 };
+    pid_t writer = start_writer(&wj);
+    ck_assert_int_eq(test_wait(writer), 0);
+    ck_assert_int_eq(test_wait(reader), 0);
+    assert_clean();
+    ck_assert_uint_eq(res->delivered, n);
+    ck_assert_uint_eq(res->redelivered, 0);
+    ck_assert_uint_eq(res->drops, 0);
+}
+END_TEST
+
+START_TEST(broadcast_slow_reader_should_count_drops_exactly_and_never_see_a_torn_record)
+{
+    const uint64_t n = 2000000;
+    create_ring(SHM_KIND_BROADCAST, 1024);
+    shm__store_relaxed(&res->target, n);
+    /* The fast reader's findings go to a second result block. */
+    result_t *slow = res;
+    result_t *fast = test_shared_alloc(sizeof *fast);
+    shm__store_relaxed(&fast->target, n);
+    reader_job_t slow_job = { "slow", SHM_START_HEAD, -1, 2000 };
+    pid_t slow_pid = start_reader(&slow_job);
+    res = fast;
+    reader_job_t fast_job = { "fast", SHM_START_HEAD, -1, 0 };
+    pid_t fast_pid = start_reader(&fast_job);
+    res = slow;
+    writer_job_t wj = { 1, n, -1, 0 };
+    pid_t writer = start_writer(&wj);
+    ck_assert_int_eq(test_wait(writer), 0);
+    ck_assert_int_eq(test_wait(slow_pid), 0);
+    ck_assert_int_eq(test_wait(fast_pid), 0);
+    assert_clean();
+    ck_assert_uint_gt(slow->drops, 0); /* it really was lapped */
+    ck_assert_uint_eq(slow->delivered + slow->drops, n);
+    res = fast;
+    assert_clean();
+    ck_assert_uint_eq(fast->delivered + fast->drops, n);
+    res = slow;
+}
+END_TEST
+
+/* SIGKILLs a writer at a random instant 100 times, restarting it each time;
+ * a reader runs throughout and checks every record. */
+static void kill_writer_100_times(shm_kind_t kind)
+{
+    create_ring(kind, 4096);
+    reader_job_t rj = { "survivor", SHM_START_HEAD, -1, 0 };
+    pid_t reader = start_reader(&rj);
+    uint64_t rng = (uint64_t)time(NULL) ^ (uint64_t)getpid();
+    for (uint64_t k = 1; k <= 100; k++) {
+        writer_job_t wj = { k, UINT64_MAX, -1, (uint32_t)(test_rand(&rng) % 2) * 200 };
+        pid_t writer = start_writer(&wj);
+        busy_ns((uint32_t)(test_rand(&rng) % 2000000)); /* a random instant, 0-2 ms in */
+        kill(writer, SIGKILL);
+        ck_assert_int_eq(test_wait(writer), 128 + SIGKILL);
+    }
+    uint64_t target = ring_head() + 1000;
+    writer_job_t last = { 101, target, -1, 0 };
+    ck_assert_int_eq(test_wait(start_writer(&last)), 0);
+    shm__store_release(&res->target, target);
+    ck_assert_int_eq(test_wait(reader), 0);
+    assert_clean();
+    ck_assert_uint_eq(res->last_incarnation, 101);
+    ck_assert_uint_eq(res->redelivered, 0);
+    ck_assert_uint_eq(res->delivered + res->drops, target);
+    if (kind == SHM_KIND_SPSC)
+        ck_assert_uint_eq(res->delivered, target);
+}
+
+START_TEST(spsc_writer_killed_at_random_instants_should_resume_cleanly)
+{
+    kill_writer_100_times(SHM_KIND_SPSC);
+}
+END_TEST
+
+START_TEST(broadcast_writer_killed_at_random_instants_should_resume_cleanly)
+{
+    kill_writer_100_times(SHM_KIND_BROADCAST);
+}
+END_TEST
+
+/* SIGKILLs the reader at a random instant 100 times while one writer runs;
+ * each restarted reader resumes from its slot. */
+static void kill_reader_100_times(shm_kind_t kind, uint64_t n, uint32_t writer_pause_ns)
+{
+    create_ring(kind, 4096);
+    reader_job_t rj = { "phoenix", SHM_START_RESUME, -1, 0 };
+    pid_t reader = start_reader(&rj);
+    writer_job_t wj = { 1, n, -1, writer_pause_ns };
+    pid_t writer = start_writer(&wj);
+    uint64_t rng = (uint64_t)time(NULL) ^ (uint64_t)getpid();
+    for (int k = 0; k < 100; k++) {
+        busy_ns((uint32_t)(test_rand(&rng) % 2000000));
+        kill(reader, SIGKILL);
+        ck_assert_int_eq(test_wait(reader), 128 + SIGKILL);
+        reader = start_reader(&rj);
+    }
+    shm__store_release(&res->target, n);
+    ck_assert_int_eq(test_wait(writer), 0);
+    ck_assert_int_eq(test_wait(reader), 0);
+    assert_clean();
+    ck_assert_uint_le(res->redelivered, 100);
+    ck_assert_uint_eq(res->delivered + res->drops, n);
+    if (kind == SHM_KIND_SPSC) {
+        ck_assert_uint_eq(res->drops, 0);
+        ck_assert_uint_eq(res->delivered, n);
+    }
+}
+
+START_TEST(spsc_reader_killed_at_random_instants_should_lose_nothing)
+{
+    kill_reader_100_times(SHM_KIND_SPSC, 3000000, 0);
+}
+END_TEST
+
+START_TEST(broadcast_reader_killed_at_random_instants_should_count_every_loss)
+{
+    /* Paced so that the reader is lapped only while it is dead or restarting. */
+    kill_reader_100_times(SHM_KIND_BROADCAST, 400000, 1000);
+}
+END_TEST
+
+static Suite *stress_suite(void)
+{
+    Suite *s = suite_create("ring_stress");
+    TCase *tc = tcase_create("processes");
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_set_timeout(tc, 120);
+    tcase_add_test(tc, spsc_should_move_ten_million_records_between_processes_intact);
+    tcase_add_test(tc, broadcast_slow_reader_should_count_drops_exactly_and_never_see_a_torn_record);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("crashes");
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_set_timeout(tc, 120);
+    tcase_add_test(tc, spsc_writer_killed_at_random_instants_should_resume_cleanly);
+    tcase_add_test(tc, broadcast_writer_killed_at_random_instants_should_resume_cleanly);
+    tcase_add_test(tc, spsc_reader_killed_at_random_instants_should_lose_nothing);
+    tcase_add_test(tc, broadcast_reader_killed_at_random_instants_should_count_every_loss);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int main(void)
+{
+    SRunner *sr = srunner_create(stress_suite());
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    test_ring_cleanup();
+    return failed ? 1 : 0;
+}
