@@ -15,16 +15,10 @@
 #include "common/err.h"
 #include "shm/futex.h"
 
+/* Our own start time, for the liveness checks of others. Cold: read on open. */
 static uint64_t self_start(void)
 {
-    static uint64_t cached;
-    static pid_t cached_pid;
-    pid_t me = getpid();
-    if (cached_pid != me) { /* recompute after fork */
-        cached = shm_pid_start(me);
-        cached_pid = me;
-    }
-    return cached;
+    return shm_pid_start(getpid());
 }
 
 static int check_spec(const shm_ring_spec_t *spec, const char *name)
@@ -462,10 +456,10 @@ shm_status_t shm_wait(shm_reader_t *const *rs, int n, int64_t spin_ns, int64_t t
     _Atomic uint32_t *words[SHM_WAIT_MAX];
     uint32_t seen[SHM_WAIT_MAX];
     for (;;) {
+        /* seq_cst, then the seq_cst loads in any_ready: the store-load pair
+         * with shm_writer_wake, so a record published now is seen by one side. */
         for (int i = 0; i < n; i++)
             atomic_fetch_or(&rs[i]->seg.hdr->sleepers, 1ull << rs[i]->slot_index);
-        /* Pairs with the writer's seq_cst fence in shm_writer_wake. */
-        shm__fence_seq_cst();
         for (int i = 0; i < n; i++) {
             words[i] = &rs[i]->seg.hdr->wake_seq;
             /* Pairs with the release increment in shm__writer_wake_sleepers. */

@@ -110,26 +110,26 @@ static inline shm_status_t shm_writer_write_nowake(shm_writer_t *w, const void *
     }
     _Atomic uint64_t *slot = w->records + (s & w->mask) * w->slot_words;
     shm__store_relaxed(&slot[0], SHM_SEQ_BUSY(s));
-    /* Pairs with the reader's acquire fence before its re-check: a reader that
-     * copied any word of the new payload also sees BUSY and discards the copy. */
-    shm__fence_release();
+    /* Release stores of the payload words pair with the reader's acquire loads
+     * of them: a reader that copied any new word also sees BUSY and discards it. */
     shm__copy_to_shared(slot + 1, payload, w->payload_words);
-    /* Pairs with the reader's acquire load of the sequence word. */
-    shm__store_release(&slot[0], SHM_SEQ_READY(s));
+    /* Pairs with the reader's acquire load of the sequence word. seq_cst also
+     * orders it before the load of `sleepers` in shm_writer_wake (see there). */
+    shm__store_seq_cst(&slot[0], SHM_SEQ_READY(s));
     w->prod_seq = s + 1;
     /* For observers (lag, shmtool) and for the repair after a writer crash. */
     shm__store_release(&w->seg.hdr->prod_seq, s + 1);
     return SHM_OK;
 }
 
-/* Wakes readers sleeping on the ring, if any: one fence and one load when
+/* Wakes readers sleeping on the ring, if any: one load when
  * nobody sleeps; FUTEX_WAKE only when a sleeper bit is set. */
 static inline void shm_writer_wake(shm_writer_t *w)
 {
-    /* Pairs with the reader's seq_cst fence between setting its sleeper bit
-     * and re-checking the ring: either we see the bit or it sees the record. */
-    shm__fence_seq_cst();
-    if (shm__load_relaxed(&w->seg.hdr->sleepers) != 0)
+    /* Store-load pair with shm_wait: we store READY then load `sleepers`; the
+     * reader sets its bit then loads the sequence word, all seq_cst. In their
+     * single total order either we see the bit or the reader sees the record. */
+    if (shm__load_seq_cst(&w->seg.hdr->sleepers) != 0)
         shm__writer_wake_sleepers(w);
 }
 
@@ -172,8 +172,6 @@ static inline shm_status_t shm__copy_record(_Atomic uint64_t *slot, uint64_t pos
     if (w != want)
         return (w == 0 || w == SHM_SEQ_BUSY(pos) || SHM_SEQ_REC(w) < pos) ? SHM_EMPTY : SHM_LAPPED;
     shm__copy_from_shared(payload, slot + 1, payload_words);
-    /* Pairs with the writer's release fence after marking a slot BUSY. */
-    shm__fence_acquire();
     return shm__load_relaxed(&slot[0]) == want ? SHM_OK : SHM_LAPPED;
 }
 
@@ -181,7 +179,8 @@ static inline shm_status_t shm__copy_record(_Atomic uint64_t *slot, uint64_t pos
 static inline bool shm_reader_ready(const shm_reader_t *r)
 {
     _Atomic uint64_t *slot = r->records + (r->pos & r->mask) * r->slot_words;
-    uint64_t w = shm__load_acquire(&slot[0]);
+    /* seq_cst for the store-load pair with shm_writer_wake; a plain move on x86. */
+    uint64_t w = shm__load_seq_cst(&slot[0]);
     return w != 0 && w != SHM_SEQ_BUSY(r->pos) && SHM_SEQ_REC(w) >= r->pos;
 }
 
