@@ -320,3 +320,17 @@ int cfg_warn_unknown(const cfg_t *cfg)
 {
     return cfg ? walk_unknown(cfg, config_root_setting(&cfg->c), "") : 0;
 }
+
+int cfg_value_error(const cfg_t *cfg, const char *key, const char *fmt, ...)
+{
+    char what[384];
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(what, sizeof what, fmt, ap);
+    va_end(ap);
+    const config_setting_t *s = find(cfg, key);
+    if (!s)
+        return se_err(SE_ECONFIG, "%s: %s: %s", cfg ? cfg->path : "(no config file)", key, what);
+    return bad(cfg, s, key, "%s", what);
+}

@@ -62,6 +62,12 @@ int cfg_get_double_range(const cfg_t *cfg, const char *key, double def,
  * file, line and key (and the element index). */
 int cfg_get_string_list(const cfg_t *cfg, const char *key, const char ***out, int *n);
 
+/* For values of the right type that the caller rejects (a bad name, an
+ * unknown group): records SE_ECONFIG as "FILE:LINE: KEY: <fmt...>" (without
+ * LINE when the key is absent) and returns it. */
+int cfg_value_error(const cfg_t *cfg, const char *key, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
 /* Logs a warning (file, line, key) for every leaf setting whose dotted path
  * matches no pattern of the known-key table, so that typos do not pass
  * silently. Leaves are scalars, arrays and lists (their elements have no
