@@ -167,7 +167,10 @@ static bool abandoned(const char *name)
         struct timespec ms = { 0, 1000000 };
         nanosleep(&ms, NULL);
     }
-    return true;
+    /* The creator stores its pid before anything else: a live one is slow, not gone. */
+    uint32_t pid;
+    uint64_t start;
+    return shm_segment_writer_of(name, &pid, &start) < 0 || !shm_pid_alive(pid, start);
 }
 
 int shm_writer_open(shm_writer_t *w, const char *name, const shm_ring_spec_t *spec,
@@ -193,11 +196,7 @@ int shm_writer_open(shm_writer_t *w, const char *name, const shm_ring_spec_t *sp
                 shm_unlink(name);
             continue;
         }
-        if (rc == SE_ECORRUPT)
-            return se_err(rc, "%s; remove it (shmtool gc, or rm /dev/shm%s) if no engine uses it",
-                          se_errmsg(), name);
-        shm_header_t *h = w->seg.hdr;
-        if (rc == 0 && same_layout(h, spec)) {
+        if (rc == 0 && same_layout(w->seg.hdr, spec)) {
             rc = take_over(&w->seg);
             if (rc < 0) {
                 shm_segment_unmap(&w->seg);
@@ -206,15 +205,8 @@ int shm_writer_open(shm_writer_t *w, const char *name, const shm_ring_spec_t *sp
             writer_init_view(w);
             return 0;
         }
-        if (rc == SE_EVERSION) {
-            uint32_t pid;
-            uint64_t pid_start;
-            if (shm_segment_writer_of(name, &pid, &pid_start) == 0 && pid != 0 &&
-                shm_pid_alive(pid, pid_start))
-                return se_err(SE_EVERSION, "%s, and its writer (pid %u) is alive", se_errmsg(), pid);
-        }
-        /* Another layout, or a dead writer's other version (nothing mapped). */
-        if (rc == 0) {
+        if (rc == 0) { /* another layout: replace it unless its writer lives */
+            shm_header_t *h = w->seg.hdr;
             uint32_t pid = shm__load_acquire(&h->writer_pid);
             if (pid != 0 && pid != (uint32_t)getpid() &&
                 shm_pid_alive(pid, shm__load_relaxed(&h->writer_pid_start))) {
@@ -224,8 +216,22 @@ int shm_writer_open(shm_writer_t *w, const char *name, const shm_ring_spec_t *sp
             }
             retire_segment(&w->seg);
             shm_segment_unmap(&w->seg);
+            shm_unlink(name);
+            continue;
         }
-        shm_unlink(name);
+        if (rc == SE_EVERSION) { /* left by another build: replace it unless its writer lives */
+            uint32_t pid;
+            uint64_t pid_start;
+            if (shm_segment_writer_of(name, &pid, &pid_start) == 0 && pid != 0 &&
+                shm_pid_alive(pid, pid_start))
+                return se_err(SE_EVERSION, "%s, and its writer (pid %u) is alive", se_errmsg(), pid);
+            shm_unlink(name);
+            continue;
+        }
+        if (rc == SE_ECORRUPT)
+            return se_err(rc, "%s; remove it (shmtool gc, or rm /dev/shm%s) if no engine uses it",
+                          se_errmsg(), name);
+        return rc; /* e.g. -EACCES: never remove what we cannot even open */
     }
     return se_err(-EAGAIN, "ring %s: could not create or take over the segment (it keeps changing)",
                   name);

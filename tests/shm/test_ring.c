@@ -815,6 +815,20 @@ START_TEST(broadcast_threads_should_deliver_or_count_every_record)
 }
 END_TEST
 
+START_TEST(writer_should_replace_a_segment_whose_creator_died_half_way)
+{
+    /* A creator killed before storing magic leaves an all-zero header, pid 0. */
+    int fd = shm_open(name, O_RDWR | O_CREAT | O_EXCL, 0600);
+    ck_assert_int_ge(fd, 0);
+    ck_assert_int_eq(ftruncate(fd, (off_t)sizeof(shm_header_t)), 0);
+    close(fd);
+    shm_writer_t w;
+    ck_assert_msg(shm_writer_open(&w, name, &SPSC8, NULL) == 0, "%s", se_errmsg());
+    ck_assert_uint_eq(w.seg.hdr->capacity, 8);
+    shm_writer_close(&w, true);
+}
+END_TEST
+
 static Suite *ring_suite(void)
 {
     Suite *s = suite_create("ring");
@@ -855,6 +869,7 @@ static Suite *ring_suite(void)
     tcase_add_test(tc, writer_should_take_over_a_dead_writers_ring_and_resume);
     tcase_add_test(tc, takeover_should_count_a_record_published_just_before_the_crash);
     tcase_add_test(tc, writer_should_retire_a_dead_writers_ring_of_another_layout);
+    tcase_add_test(tc, writer_should_replace_a_segment_whose_creator_died_half_way);
     tcase_add_test(tc, spsc_should_refuse_a_second_live_reader_and_resume_the_next);
     tcase_add_test(tc, broadcast_should_refuse_more_live_readers_than_slots);
     suite_add_tcase(s, tc);
