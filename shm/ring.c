@@ -98,6 +98,7 @@ static int create_segment(shm_segment_t *seg, const char *name, const shm_ring_s
     seg->hdr = h;
     seg->size = size;
     seg->writable = true;
+    shm_segment_keep_geometry(seg);
     return 0;
 }
 
@@ -111,11 +112,12 @@ static void retire_segment(shm_segment_t *old)
 
 /* A writer died between publishing record s (READY) and advancing prod_seq:
  * count it, or the next writer would write a different record s. */
-static void repair_after_crash(shm_header_t *h)
+static void repair_after_crash(const shm_segment_t *seg)
 {
-    _Atomic uint64_t *records = (_Atomic uint64_t *)((char *)h + h->header_size);
+    shm_header_t *h = seg->hdr;
+    _Atomic uint64_t *records = (_Atomic uint64_t *)((char *)h + seg->header_size);
     uint64_t s = shm__load_acquire(&h->prod_seq);
-    _Atomic uint64_t *slot = records + (s & (h->capacity - 1)) * (h->record_size / 8);
+    _Atomic uint64_t *slot = records + (s & (seg->capacity - 1)) * (seg->record_size / 8);
     if (shm__load_acquire(&slot[0]) == SHM_SEQ_READY(s))
         shm__store_release(&h->prod_seq, s + 1);
 }
@@ -132,19 +134,19 @@ static int take_over(shm_segment_t *seg)
         return se_err(-EBUSY, "ring %s: another process took it over at the same time (pid %u)",
                       seg->name, old);
     shm__store_relaxed(&h->writer_pid_start, self_start());
-    repair_after_crash(h);
+    repair_after_crash(seg);
     return 0;
 }
 
 static void writer_init_view(shm_writer_t *w)
 {
     shm_header_t *h = w->seg.hdr;
-    w->records = (_Atomic uint64_t *)((char *)h + h->header_size);
-    w->capacity = h->capacity;
-    w->mask = h->capacity - 1;
-    w->slot_words = h->record_size / 8;
+    w->records = (_Atomic uint64_t *)((char *)h + w->seg.header_size);
+    w->capacity = w->seg.capacity;
+    w->mask = w->seg.capacity - 1;
+    w->slot_words = w->seg.record_size / 8;
     w->payload_words = w->slot_words - 1;
-    w->kind = (shm_kind_t)h->kind;
+    w->kind = w->seg.kind;
     w->prod_seq = shm__load_acquire(&h->prod_seq);
     w->cons_cache = shm__load_acquire(&h->readers[0].position);
     shm__store_relaxed(&h->writer_attached_ns, (uint64_t)clock_real_ns());
@@ -304,10 +306,12 @@ static bool try_claim(shm_reader_slot_t *s)
 /* Picks and claims a slot: the SPSC ring's only one; for broadcast, a free slot
  * of the same name first, then a never-used one, then any free one. Returns the
  * index, or a negative code. `resumed` tells whether it had our name. */
-static int claim_slot(shm_header_t *h, const char *seg_name, const char *reader_name, bool *resumed)
+static int claim_slot(const shm_segment_t *seg, const char *reader_name, bool *resumed)
 {
+    shm_header_t *h = seg->hdr;
+    const char *seg_name = seg->name;
     *resumed = false;
-    if (h->kind == SHM_KIND_SPSC) {
+    if (seg->kind == SHM_KIND_SPSC) {
         if (try_claim(&h->readers[0])) {
             *resumed = true;
             return 0;
@@ -367,7 +371,7 @@ int shm_reader_open(shm_reader_t *r, const char *name, const shm_ring_spec_t *ex
         return SE_ELAYOUT;
     }
     bool resumed;
-    int idx = claim_slot(h, name, reader_name, &resumed);
+    int idx = claim_slot(&r->seg, reader_name, &resumed);
     if (idx < 0) {
         shm_segment_unmap(&r->seg);
         return idx;
@@ -380,14 +384,14 @@ int shm_reader_open(shm_reader_t *r, const char *name, const shm_ring_spec_t *ex
     atomic_fetch_and(&h->sleepers, ~(1ull << idx)); /* a dead predecessor may have slept */
     finish_lap(s); /* ... or died inside a lap */
 
-    r->records = (_Atomic uint64_t *)((char *)h + h->header_size);
-    r->mask = h->capacity - 1;
-    r->slot_words = h->record_size / 8;
+    r->records = (_Atomic uint64_t *)((char *)h + r->seg.header_size);
+    r->mask = r->seg.capacity - 1;
+    r->slot_words = r->seg.record_size / 8;
     r->payload_words = r->slot_words - 1;
-    r->kind = (shm_kind_t)h->kind;
+    r->kind = r->seg.kind;
     r->slot_index = idx;
     r->slot = s;
-    if (h->kind == SHM_KIND_SPSC || (start == SHM_START_RESUME && resumed))
+    if (r->kind == SHM_KIND_SPSC || (start == SHM_START_RESUME && resumed))
         r->pos = shm__load_acquire(&s->position);
     else
         r->pos = shm__load_acquire(&h->prod_seq);
@@ -486,8 +490,7 @@ shm_status_t shm_wait(shm_reader_t *const *rs, int n, int64_t spin_ns, int64_t t
 
 shm_status_t shm_peek(const shm_segment_t *s, uint64_t pos, void *payload)
 {
-    const shm_header_t *h = s->hdr;
-    uint32_t words = h->record_size / 8;
-    _Atomic uint64_t *records = (_Atomic uint64_t *)((char *)h + h->header_size);
-    return shm__copy_record(records + (pos & (h->capacity - 1)) * words, pos, words - 1, payload);
+    uint32_t words = s->record_size / 8;
+    _Atomic uint64_t *records = (_Atomic uint64_t *)((char *)s->hdr + s->header_size);
+    return shm__copy_record(records + (pos & (s->capacity - 1)) * words, pos, words - 1, payload);
 }

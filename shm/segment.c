@@ -125,6 +125,7 @@ int shm_segment_map(shm_segment_t *s, const char *name, bool writable)
     s->hdr = p;
     s->size = size;
     s->writable = writable;
+    shm_segment_keep_geometry(s);
     return 0;
 }
 
@@ -153,29 +154,41 @@ void shm_segment_unmap(shm_segment_t *s)
     s->size = 0;
 }
 
-uint64_t shm_pid_start(pid_t pid)
+/* Reads the state (field 3) and start time (field 22) of pid from /proc.
+ * Returns false when the process does not exist or /proc cannot be read. */
+static bool read_proc_stat(pid_t pid, char *state, uint64_t *start)
 {
     char path[64], buf[1024];
     snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
-        return 0;
+        return false;
     ssize_t n = read(fd, buf, sizeof buf - 1);
     close(fd);
     if (n <= 0)
-        return 0;
+        return false;
     buf[n] = '\0';
     /* The command name (field 2) may hold spaces and parentheses: count fields
-     * from the last ')'. Start time is field 22, the 20th after it. */
+     * from the last ')'. The state follows it; start time is 19 fields later. */
     char *p = strrchr(buf, ')');
-    if (!p)
-        return 0;
-    for (int field = 2; field < 22; field++) {
+    if (!p || p[1] != ' ' || !p[2])
+        return false;
+    *state = p[2];
+    p += 2;
+    for (int field = 3; field < 22; field++) {
         p = strchr(p + 1, ' ');
         if (!p)
-            return 0;
+            return false;
     }
-    return strtoull(p + 1, NULL, 10);
+    *start = strtoull(p + 1, NULL, 10);
+    return true;
+}
+
+uint64_t shm_pid_start(pid_t pid)
+{
+    char state;
+    uint64_t start;
+    return read_proc_stat(pid, &state, &start) ? start : 0;
 }
 
 bool shm_pid_alive(uint32_t pid, uint64_t start)
@@ -184,11 +197,13 @@ bool shm_pid_alive(uint32_t pid, uint64_t start)
         return false;
     if (kill((pid_t)pid, 0) < 0 && errno != EPERM)
         return false;
-    if (start == 0)
-        return true;
-    uint64_t now = shm_pid_start((pid_t)pid);
-    /* A zombie or unreadable /proc entry still counts as the same process. */
-    return now == 0 || now == start;
+    char state;
+    uint64_t now;
+    if (!read_proc_stat((pid_t)pid, &state, &now))
+        return true; /* exists, but /proc hides it (another pid namespace): assume alive */
+    if (state == 'Z' || state == 'X')
+        return false; /* exited, not yet reaped by its parent */
+    return start == 0 || now == start;
 }
 
 static int cmp_names(const void *a, const void *b)
@@ -230,7 +245,8 @@ int shm_segment_list(const char *prefix, const char *instance,
     }
     closedir(d);
     if (rc == 0) {
-        qsort(names, n, sizeof *names, cmp_names);
+        if (n > 1)
+            qsort(names, n, sizeof *names, cmp_names);
         for (size_t i = 0; i < n; i++) {
             char full[SHM_NAME_MAX];
             snprintf(full, sizeof full, "/%s", names[i]);

@@ -14,13 +14,28 @@
 #define SHM_DEFAULT_PREFIX "se"
 #define SHM_DEFAULT_INSTANCE "default"
 
-/* A mapping of one segment. `hdr` points into shared memory. */
+/* A mapping of one segment. `hdr` points into shared memory. The geometry is
+ * a private copy of what was validated at mapping time: code that indexes
+ * records uses it, never the live header, which a faulty peer could change. */
 typedef struct {
     char name[SHM_NAME_MAX]; /* "/<prefix>.<instance>.<ring>" */
     shm_header_t *hdr;
     size_t size;
     bool writable;
+    shm_kind_t kind;
+    uint32_t record_size;
+    uint32_t capacity;
+    uint32_t header_size;
 } shm_segment_t;
+
+/* Copies the (validated) geometry of s->hdr into s. */
+static inline void shm_segment_keep_geometry(shm_segment_t *s)
+{
+    s->kind = (shm_kind_t)s->hdr->kind;
+    s->record_size = s->hdr->record_size;
+    s->capacity = s->hdr->capacity;
+    s->header_size = s->hdr->header_size;
+}
 
 /* Builds "/<prefix>.<instance>.<ring>" into out. prefix and instance are
  * [A-Za-z0-9_-]{1,32}; ring is [A-Za-z0-9_.-]{1,64} and does not start with '.'.
@@ -52,8 +67,9 @@ void shm_segment_unmap(shm_segment_t *s);
  * good, even after the pid is reused. */
 uint64_t shm_pid_start(pid_t pid);
 
-/* True when pid is a running process and, if start is non-zero, the same one
- * that had that start time. A pid we may not signal counts as alive. */
+/* True when pid is a running process (not a zombie) and, if start is
+ * non-zero, the same one that had that start time. A pid we may not signal,
+ * or whose /proc entry we cannot read, counts as alive. */
 bool shm_pid_alive(uint32_t pid, uint64_t start);
 
 /* Calls fn for every segment of the instance in /dev/shm, in name order, with

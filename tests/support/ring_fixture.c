@@ -57,10 +57,8 @@ void test_ring_name(char *out, size_t size, const char *tag, const char *ring)
         abort();
 }
 
-void test_ring_cleanup(void)
+void test_sweep_segments(const char *lead)
 {
-    char lead[32];
-    snprintf(lead, sizeof lead, "se.t%d-", (int)(owner_pid ? owner_pid : getpid()));
     DIR *d = opendir("/dev/shm");
     if (!d)
         return;
@@ -73,6 +71,13 @@ void test_ring_cleanup(void)
         }
     }
     closedir(d);
+}
+
+void test_ring_cleanup(void)
+{
+    char lead[32];
+    snprintf(lead, sizeof lead, "se.t%d-", (int)(owner_pid ? owner_pid : getpid()));
+    test_sweep_segments(lead);
 }
 
 shm_header_t *test_map_raw(const char *name, size_t *size)

@@ -26,6 +26,9 @@ bool test_record_intact(const test_record_t *r);
 /* Segment name unique to this test process and ring: "/se.t<pid>-<tag>.<ring>". */
 void test_ring_name(char *out, size_t size, const char *tag, const char *ring);
 
+/* Removes every /dev/shm entry whose name starts with lead ("se.t123-"). */
+void test_sweep_segments(const char *lead);
+
 /* Removes every segment of this test process's instances (called at exit). */
 void test_ring_cleanup(void);
 

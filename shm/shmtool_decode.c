@@ -1,0 +1,47 @@
+/* shmtool_decode.c -- the decoder table of `shmtool tail` and its decoders.
+ * A new record type (quote, fill, signal, order) adds one row to `decoders`. */
+#include "shm/shmtool_decode.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+static const shm_decoder_t decoders[] = {
+    { 0, "raw", shm_decode_raw },
+};
+
+const shm_decoder_t *shm_decoder_find(uint32_t type)
+{
+    for (size_t i = 0; i < sizeof decoders / sizeof decoders[0]; i++)
+        if (decoders[i].type == type)
+            return &decoders[i];
+    return NULL;
+}
+
+int shm_decode_raw(const void *payload, size_t len, char *out, size_t out_size)
+{
+    static const char digits[] = "0123456789abcdef";
+    const unsigned char *p = payload;
+    if (out_size == 0)
+        return -EINVAL;
+    while (len > 0 && p[len - 1] == 0)
+        len--;
+    if (len == 0) {
+        snprintf(out, out_size, "(all zero)");
+        return 0;
+    }
+    size_t o = 0;
+    for (size_t i = 0; i < len; i++) {
+        if (o + 2 >= out_size) {
+            /* Cut: end in ".." where room allows, so a cut is never mistaken for the end. */
+            o = out_size > 3 ? out_size - 3 : 0;
+            while (o < out_size - 1)
+                out[o++] = '.';
+            break;
+        }
+        out[o++] = digits[p[i] >> 4];
+        out[o++] = digits[p[i] & 15];
+    }
+    out[o] = '\0';
+    return 0;
+}

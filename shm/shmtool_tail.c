@@ -1,0 +1,157 @@
+/* shmtool_tail.c -- `shmtool tail`: the last records of a ring, decoded, and
+ * with -f the new ones as they arrive. Reads with shm_peek on a read-only
+ * mapping, so it never consumes and never holds back an SPSC writer. */
+#include "shm/shmtool.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "shm/atomic.h"
+#include "shm/ring.h"
+#include "shm/shmtool_decode.h"
+
+/* How often -f looks for new records: fast enough to feel live, far too slow
+ * to cost the engine anything (no reader slot, no futex). */
+#define FOLLOW_POLL_S 0.02
+
+typedef struct {
+    shm_segment_t seg;
+    shmtool_snap_t snap;
+    shm_decode_fn decode;
+    unsigned char *payload;
+    size_t payload_size;
+    char *text;
+    size_t text_size;
+    uint64_t next; /* next position to print */
+} tail_t;
+
+static uint64_t head_of(const tail_t *t)
+{
+    /* Pairs with the writer's release store of prod_seq: every record below
+     * the head we read is published (or already overwritten, which shm_peek tells). */
+    return shm__load_acquire(&t->seg.hdr->prod_seq);
+}
+
+static void report_skip(uint64_t from, uint64_t to, const char *why)
+{
+    printf("-- skipped %llu records (%llu..%llu) %s; continuing at %llu\n",
+           (unsigned long long)(to - from), (unsigned long long)from,
+           (unsigned long long)(to - 1), why, (unsigned long long)to);
+}
+
+/* Prints records from t->next up to (not including) until. Returns 0, or -1
+ * when the header's geometry changed under us (the segment is corrupt). */
+static int print_until(tail_t *t, uint64_t until)
+{
+    while (t->next < until) {
+        if (!shmtool__same_geometry(&t->seg, &t->snap))
+            return -1;
+        shm_status_t st = shm_peek(&t->seg, t->next, t->payload);
+        if (st == SHM_EMPTY)
+            return 0; /* not published yet: look again on the next poll */
+        if (st == SHM_LAPPED) {
+            /* Overwritten between reading the head and copying it: the
+             * writer is more than a ring ahead. Continue at its head. */
+            uint64_t head = head_of(t);
+            uint64_t to = head > t->next ? head : t->next + 1;
+            report_skip(t->next, to, "overwritten before they could be read");
+            t->next = to;
+            return 0;
+        }
+        int rc = t->decode(t->payload, t->payload_size, t->text, t->text_size);
+        printf("%llu %s%s\n", (unsigned long long)t->next, rc < 0 ? "undecodable: " : "", t->text);
+        t->next++;
+    }
+    return 0;
+}
+
+/* The segment's inode, or 0 when the name no longer exists. */
+static ino_t inode_of(const char *name)
+{
+    char path[SHM_NAME_MAX + 16];
+    struct stat st;
+    snprintf(path, sizeof path, "/dev/shm%s", name);
+    return stat(path, &st) == 0 ? st.st_ino : 0;
+}
+
+static int follow(tail_t *t, const shmtool_opts_t *o)
+{
+    ino_t ino = inode_of(o->segment);
+    while (!shmtool__stop) {
+        bool retired = shm__load_acquire(&t->seg.hdr->retired) != 0;
+        uint64_t head = head_of(t);
+        if (head - t->next > t->snap.capacity && head > t->next) {
+            report_skip(t->next, head, "fell more than a ring behind");
+            t->next = head;
+        }
+        if (print_until(t, head) < 0)
+            return -1;
+        fflush(stdout);
+        /* Checked after printing, so the records written before the writer
+         * retired or removed the segment are shown. */
+        if (retired) {
+            fprintf(stderr, "shmtool: segment %s was retired by its writer (removed or replaced); stopping\n",
+                    o->segment);
+            return 0;
+        }
+        ino_t now = inode_of(o->segment);
+        if (now != ino) {
+            fprintf(stderr, "shmtool: segment %s was %s; stopping\n", o->segment,
+                    now ? "replaced" : "removed");
+            return 0;
+        }
+        shmtool__sleep(FOLLOW_POLL_S);
+    }
+    return 0;
+}
+
+int shmtool_tail(const shmtool_opts_t *o)
+{
+    tail_t t;
+    memset(&t, 0, sizeof t);
+    /* Before any output, so a script that has seen a line can stop us cleanly. */
+    if (o->follow)
+        shmtool__catch_stop_signals();
+    shmtool__reading(o->segment);
+    if (shmtool__open_ring(o, &t.seg) != SHMTOOL_EXIT_OK)
+        return SHMTOOL_EXIT_RUNTIME;
+    shmtool__snapshot(&t.seg, &t.snap);
+
+    const shm_decoder_t *d = shm_decoder_find(t.snap.record_type);
+    t.decode = d ? d->fn : shm_decode_raw;
+    if (!d)
+        fprintf(stderr, "shmtool: no decoder for record type %u of %s; showing raw hex\n",
+                t.snap.record_type, o->segment);
+    t.payload_size = shm_payload_size(t.snap.record_size);
+    t.text_size = 2 * t.payload_size + 64;
+    t.payload = malloc(t.payload_size);
+    t.text = malloc(t.text_size);
+    int rc = SHMTOOL_EXIT_OK;
+    if (!t.payload || !t.text) {
+        fprintf(stderr, "shmtool: out of memory for records of %u bytes\n", t.snap.record_size);
+        rc = SHMTOOL_EXIT_RUNTIME;
+        goto out;
+    }
+
+    uint64_t head = head_of(&t);
+    uint64_t want = o->count < 0 ? 10 : (uint64_t)o->count;
+    uint64_t held = head < t.snap.capacity ? head : t.snap.capacity;
+    t.next = head - (want < held ? want : held);
+    int st = print_until(&t, head);
+    if (st == 0 && o->follow)
+        st = follow(&t, o);
+    if (st < 0) {
+        fprintf(stderr, "shmtool: segment %s changed its geometry while being read: it is corrupt\n",
+                o->segment);
+        rc = SHMTOOL_EXIT_RUNTIME;
+    }
+    if (fflush(stdout) != 0)
+        rc = SHMTOOL_EXIT_RUNTIME;
+out:
+    free(t.payload);
+    free(t.text);
+    shm_segment_unmap(&t.seg);
+    shmtool__reading(NULL);
+    return rc;
+}
