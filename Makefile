@@ -9,7 +9,7 @@ CC      ?= gcc
 PKGS    := libconfig
 CFLAGS_BASE := -std=gnu11 -Wall -Wextra -Werror -g -MMD -MP -I. -D_GNU_SOURCE \
                $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-LDLIBS_BASE := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lpthread -lrt -lm
+LDLIBS_BASE := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -ldl -lpthread -lrt -lm
 
 ifeq ($(BUILD),asan)
   SAN := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
@@ -32,7 +32,13 @@ LIB_OBJ := $(LIB_SRC:%.c=$(OUT)/%.o)
 LIB     := $(OUT)/libse.a
 
 SHMTOOL_SRC := $(wildcard shm/shmtool*.c)
-PROGRAMS    := $(OUT)/bin/shmtool
+
+# Each process directory: main.c is the program, everything else its library
+# (which its tests link against too).
+PROC_DIRS := $(foreach d,ingest strategyd,$(if $(wildcard $(d)/main.c),$(d)))
+PROC_LIBS := $(foreach d,$(PROC_DIRS),$(OUT)/$(d)/lib$(d).a)
+PROGRAMS  := $(OUT)/bin/shmtool $(foreach d,$(PROC_DIRS),$(OUT)/bin/$(d))
+PLUGINS   := $(patsubst plugins/c/%.c,plugins/%.so,$(wildcard plugins/c/*.c))
 
 TEST_SRC  := $(wildcard tests/*/test_*.c)
 TEST_BINS := $(TEST_SRC:%.c=$(OUT)/%)
@@ -50,11 +56,17 @@ all: deps
 deps:
 	@tools/deps.sh
 
-build: $(PROGRAMS) $(TEST_BINS) $(BENCH_BINS)
+build: $(PROGRAMS) $(TEST_BINS) $(BENCH_BINS) $(PLUGINS)
 ifeq ($(BUILD),release)
 	@mkdir -p bin
 	@cp -f $(PROGRAMS) bin/
 endif
+
+# Plugins are built as their users would build them: position-independent,
+# exporting only the ABI entry point.
+plugins/%.so: plugins/c/%.c plugins/include/strategy.h
+	$(CC) -std=gnu11 -Wall -Wextra -Werror -O2 -g -fPIC -shared -fvisibility=hidden \
+	  -Iplugins/include $< -o $@
 
 $(OUT)/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -68,7 +80,17 @@ $(OUT)/bin/shmtool: $(SHMTOOL_SRC:%.c=$(OUT)/%.o) $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-$(OUT)/tests/%: $(OUT)/tests/%.o $(TEST_SUPPORT_OBJ) $(LIB)
+define proc_rules
+$(OUT)/$(1)/lib$(1).a: $(patsubst %.c,$(OUT)/%.o,$(filter-out $(1)/main.c,$(wildcard $(1)/*.c)))
+	@mkdir -p $$(dir $$@)
+	$$(AR) rcs $$@ $$^
+$(OUT)/bin/$(1): $(OUT)/$(1)/main.o $(OUT)/$(1)/lib$(1).a $(LIB)
+	@mkdir -p $$(dir $$@)
+	$$(CC) $$(LDFLAGS) -o $$@ $$^ $$(LDLIBS)
+endef
+$(foreach d,$(PROC_DIRS),$(eval $(call proc_rules,$(d))))
+
+$(OUT)/tests/%: $(OUT)/tests/%.o $(TEST_SUPPORT_OBJ) $(PROC_LIBS) $(LIB)
 	$(CC) $(LDFLAGS) -o $@ $^ $(CHECK_LIBS) $(LDLIBS)
 
 $(OUT)/tools/bench/%: $(OUT)/tools/bench/%.o $(LIB)
@@ -115,6 +137,6 @@ run: deps
 	@exit 1
 
 clean:
-	rm -rf build bin
+	rm -rf build bin $(PLUGINS)
 
 -include $(shell find build -name '*.d' 2>/dev/null)

@@ -22,6 +22,7 @@
 typedef enum {
     SHM_KIND_SPSC = 1,      /* one reader, backpressure: the writer never overwrites unread records */
     SHM_KIND_BROADCAST = 2, /* many readers, the writer never waits, lapped readers count drops */
+    SHM_KIND_STATS = 3,     /* a process's metrics: one slot per metric (shm/stats.h), no readers */
 } shm_kind_t;
 
 /* Record sequence words. 0 means "never written". Record s is published as

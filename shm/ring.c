@@ -23,7 +23,7 @@ static uint64_t self_start(void)
 
 static int check_spec(const shm_ring_spec_t *spec, const char *name)
 {
-    if (spec->kind != SHM_KIND_SPSC && spec->kind != SHM_KIND_BROADCAST)
+    if (spec->kind != SHM_KIND_SPSC && spec->kind != SHM_KIND_BROADCAST && spec->kind != SHM_KIND_STATS)
         return se_err(-EINVAL, "ring %s: unknown kind %d", name, (int)spec->kind);
     if (spec->record_size < SHM_RECORD_MIN || spec->record_size > SHM_RECORD_MAX ||
         spec->record_size % 64)
@@ -365,6 +365,10 @@ int shm_reader_open(shm_reader_t *r, const char *name, const shm_ring_spec_t *ex
     if (rc < 0)
         return rc;
     shm_header_t *h = r->seg.hdr;
+    if (r->seg.kind == SHM_KIND_STATS) {
+        shm_segment_unmap(&r->seg);
+        return se_err(SE_ELAYOUT, "%s is a stats block, not a ring", name);
+    }
     if (expect && !same_layout(h, expect)) {
         describe_layout_mismatch(h, expect, name);
         shm_segment_unmap(&r->seg);

@@ -72,7 +72,7 @@ int shm_segment_validate(const shm_header_t *h, size_t file_size, const char *na
     if (h->layout_version != SHM_LAYOUT_VERSION)
         return se_err(SE_EVERSION, "segment %s: layout version %u, this build uses %u", name,
                       h->layout_version, SHM_LAYOUT_VERSION);
-    if (h->kind != SHM_KIND_SPSC && h->kind != SHM_KIND_BROADCAST)
+    if (h->kind != SHM_KIND_SPSC && h->kind != SHM_KIND_BROADCAST && h->kind != SHM_KIND_STATS)
         return se_err(SE_ECORRUPT, "segment %s: unknown ring kind %u", name, h->kind);
     if (h->record_size < SHM_RECORD_MIN || h->record_size > SHM_RECORD_MAX || h->record_size % 64)
         return se_err(SE_ECORRUPT, "segment %s: record size %u is not a multiple of 64 in [%u, %u]",

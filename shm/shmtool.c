@@ -242,7 +242,8 @@ const char *shmtool__reader_state(uint32_t pid, bool alive)
 
 const char *shmtool__kind_name(uint32_t kind)
 {
-    return kind == SHM_KIND_SPSC ? "spsc" : kind == SHM_KIND_BROADCAST ? "broadcast" : "?";
+    return kind == SHM_KIND_SPSC ? "spsc" : kind == SHM_KIND_BROADCAST ? "broadcast"
+         : kind == SHM_KIND_STATS ? "stats" : "?";
 }
 
 uint64_t shmtool__age_ns(uint64_t then_ns, uint64_t now_ns)
@@ -369,6 +370,8 @@ static const char usage_text[] =
     "                              (default 1); -n stops after ITER screens\n"
     "  gc [--dry-run]              remove segments whose writer is dead or closed and that no live\n"
     "                              reader uses (another layout version: when its writer is dead)\n"
+    "  stats PROCESS               a process's metrics (its stats block, e.g. stats.ingest) in\n"
+    "                              the Prometheus text format\n"
     "  help                        this text\n"
     "\n"
     "options of every command:\n"
@@ -400,6 +403,7 @@ static const command_t commands[] = {
     { "tail", shmtool_tail, true, "nf" },
     { "top", shmtool_top, false, "dn" },
     { "gc", shmtool_gc, false, "D" },
+    { "stats", shmtool_stats, true, "" },
 };
 
 static const command_t *find_command(const char *name)

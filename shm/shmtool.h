@@ -143,5 +143,6 @@ int shmtool_info(const shmtool_opts_t *o);
 int shmtool_tail(const shmtool_opts_t *o);
 int shmtool_top(const shmtool_opts_t *o);
 int shmtool_gc(const shmtool_opts_t *o);
+int shmtool_stats(const shmtool_opts_t *o);
 
 #endif

@@ -7,6 +7,7 @@ set -euo pipefail
 PACKAGES=(
   gcc make pkg-config   # the build
   libconfig-dev         # common/config
+  libjsmn-dev           # ingest: JSON tokenizer of the validator
   check                 # unit tests
   libzmq3-dev           # bench: ZeroMQ baseline of bench-ring
 )

@@ -1,0 +1,115 @@
+/* records.h -- the fixed-size records that travel through the engine's rings:
+ * market data, fills and positions on `in`; signals on `sig.<strategy>`.
+ * Written by ingest and strategyd, read by strategyd, riskd and shmtool.
+ * Any change to a layout bumps its record type number (shm/layout.h keeps the
+ * type in each segment header, so readers refuse what they do not know). */
+#ifndef SE_RECORDS_H
+#define SE_RECORDS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "shm/layout.h"
+
+#define SE_SYMBOL_MAX   16 /* 15 bytes and a NUL */
+#define SE_ID_MAX       48 /* client_order_id, fill_id, order_id: 47 bytes and a NUL */
+
+/* Record type numbers, stored in ring headers (record_type) and decoded by shmtool. */
+enum {
+    SE_RECTYPE_IN = 1,     /* ring `in`: se_in_rec_t */
+    SE_RECTYPE_SIGNAL = 2, /* rings `sig.<strategy>`: se_signal_rec_t */
+};
+
+/* The kind of an `in` record. */
+typedef enum {
+    SE_IN_QUOTE = 1,    /* market data: quote and/or last trade */
+    SE_IN_FILL = 2,     /* an execution of one of our orders */
+    SE_IN_POSITION = 3, /* a position reported by the venue */
+} se_in_kind_t;
+
+typedef enum { SE_SIDE_BUY = 1, SE_SIDE_SELL = 2 } se_side_t;
+
+/* Quote flags: which of the optional fields were present in the message. */
+enum {
+    SE_QUOTE_HAS_BIDASK = 1u << 0,
+    SE_QUOTE_HAS_LAST = 1u << 1,
+    SE_QUOTE_HAS_SIZES = 1u << 2,
+    SE_QUOTE_HAS_VOLUME = 1u << 3,
+};
+
+typedef struct {
+    double bid, ask;
+    double bid_size, ask_size;
+    double last;
+    double volume;
+} se_quote_t;
+
+typedef struct {
+    char fill_id[SE_ID_MAX];
+    char client_order_id[SE_ID_MAX];
+    char order_id[SE_ID_MAX];
+    double qty;   /* > 0 */
+    double price; /* > 0 */
+    uint8_t side; /* se_side_t */
+    uint8_t pad[7];
+} se_fill_t;
+
+typedef struct {
+    double qty; /* signed: negative is short */
+    double avg_price;
+} se_position_t;
+
+/* One record of ring `in`. Timestamps are CLOCK_REALTIME nanoseconds, one per
+ * hop, so latency is measured from the records themselves. */
+typedef struct {
+    uint16_t kind;  /* se_in_kind_t */
+    uint16_t flags; /* SE_QUOTE_HAS_* */
+    uint32_t source_seq; /* per-feed message counter, for gaps in replays */
+    int64_t ts_source_ns; /* the message's own `ts` (0 when absent) */
+    int64_t ts_ingest_ns; /* when ingest published it */
+    char symbol[SE_SYMBOL_MAX];
+    union {
+        se_quote_t quote;
+        se_fill_t fill;
+        se_position_t position;
+    } u;
+    uint8_t pad[40];
+} se_in_rec_t;
+
+#define SE_IN_RECORD_SIZE 256u
+_Static_assert(sizeof(se_in_rec_t) == SE_IN_RECORD_SIZE - SHM_SEQ_BYTES, "in record fills 256 bytes");
+_Static_assert(offsetof(se_in_rec_t, symbol) == 24, "in record header");
+_Static_assert(offsetof(se_in_rec_t, u) == 40, "in record body");
+
+typedef enum {
+    SE_ORDER_MARKET = 1,
+    SE_ORDER_LIMIT = 2,
+} se_order_type_t;
+
+typedef enum {
+    SE_ACTION_NEW = 1,    /* a new order */
+    SE_ACTION_CANCEL = 2, /* cancel the order named by client_order_id */
+} se_action_t;
+
+/* One record of ring `sig.<strategy>`: what a strategy wants done. */
+typedef struct {
+    uint8_t action;     /* se_action_t */
+    uint8_t side;       /* se_side_t (NEW) */
+    uint8_t order_type; /* se_order_type_t (NEW) */
+    uint8_t pad0;
+    uint32_t strategy_index; /* position in strategies.enabled */
+    int64_t ts_source_ns;    /* hops of the tick that caused it */
+    int64_t ts_ingest_ns;
+    int64_t ts_strategy_ns;  /* when the strategy emitted it */
+    char symbol[SE_SYMBOL_MAX];
+    char client_order_id[SE_ID_MAX]; /* "<strategy>-<epoch>-<seq>", born here */
+    double qty;   /* > 0 */
+    double price; /* limit price; 0 for market orders and cancels */
+    uint8_t pad[8];
+} se_signal_rec_t;
+
+#define SE_SIGNAL_RECORD_SIZE 128u
+_Static_assert(sizeof(se_signal_rec_t) == SE_SIGNAL_RECORD_SIZE - SHM_SEQ_BYTES,
+               "signal record fills 128 bytes");
+
+#endif
