@@ -8,7 +8,7 @@
 #include <stdint.h>
 
 #define SHM_MAGIC          0x31474e5249524553ull /* "SERIRNG1" little-endian */
-#define SHM_LAYOUT_VERSION 1u
+#define SHM_LAYOUT_VERSION 2u
 #define SHM_CACHELINE      64
 #define SHM_MAX_READERS    16
 #define SHM_READER_NAME_MAX 40
@@ -33,8 +33,16 @@ typedef enum {
 #define SHM_SEQ_REC(w)   (((w) >> 1) - 1) /* record number of a non-zero word */
 #define SHM_SEQ_IS_BUSY(w) ((w) & 1u)
 
+/* An owner word names one process for good: its pid in the high 32 bits and
+ * the low 32 bits of its start time (clock ticks since boot, /proc) in the low
+ * 32, so a reused pid is told apart. 0 means nobody. Claims are one
+ * compare-and-swap of the whole word, so no one ever sees half a claim. */
+#define SHM_OWNER(pid, start) (((uint64_t)(pid) << 32) | ((uint64_t)(start) & 0xffffffffu))
+#define SHM_OWNER_PID(o)      ((uint32_t)((o) >> 32))
+#define SHM_OWNER_START(o)    ((uint32_t)(o))
+
 /* One registered reader. Written only by the reader that owns it, except the
- * claim word `pid` (taken by compare-and-swap) and `name` (set by the claimer). */
+ * claim word `owner` (taken by compare-and-swap). */
 typedef struct {
     /* line 0: the reader's hot words */
     _Atomic uint64_t position;       /* next record the reader will read */
@@ -48,11 +56,10 @@ typedef struct {
     _Atomic uint32_t lap_pending;
     uint8_t pad0[SHM_CACHELINE - 44];
     /* line 1: identity */
-    _Atomic uint32_t pid;            /* 0 when free or cleanly detached */
-    uint32_t reserved;
-    _Atomic uint64_t pid_start;      /* /proc start time of pid, to detect pid reuse */
+    _Atomic uint64_t owner;          /* SHM_OWNER of the reader; 0 when free or cleanly detached */
     _Atomic uint64_t attached_ns;    /* CLOCK_REALTIME of the attach */
-    char name[SHM_READER_NAME_MAX];
+    char name[SHM_READER_NAME_MAX];  /* set by the claimer after its claim */
+    uint8_t pad1[8];
 } shm_reader_slot_t;
 
 typedef struct {
@@ -69,13 +76,13 @@ typedef struct {
     uint32_t max_readers;
     uint8_t pad0[SHM_CACHELINE - 52];
     /* line 1: the current writer's identity and health */
-    _Atomic uint32_t writer_pid;
-    _Atomic uint32_t retired;        /* set when a new segment replaced this one */
-    _Atomic uint64_t writer_pid_start;
+    _Atomic uint64_t writer;         /* SHM_OWNER of the writer; 0 when closed */
+    _Atomic uint32_t retired;        /* set when the segment stops being the live one
+                                        (removed on a clean shutdown, or replaced) */
+    _Atomic uint32_t writer_generation; /* +1 on every writer (re)start */
     _Atomic uint64_t writer_attached_ns;
     _Atomic uint64_t heartbeat_ns;   /* CLOCK_REALTIME, refreshed by shm_writer_heartbeat */
-    _Atomic uint32_t writer_generation; /* +1 on every writer (re)start */
-    uint8_t pad1[SHM_CACHELINE - 36];
+    uint8_t pad1[SHM_CACHELINE - 32];
     /* line 2: writer hot word */
     _Atomic uint64_t prod_seq;       /* next record the writer will write */
     uint8_t pad2[SHM_CACHELINE - 8];
@@ -92,11 +99,10 @@ typedef struct {
  * still be recognised and its writer's liveness checked (upgrades, shmtool gc). */
 _Static_assert(offsetof(shm_header_t, magic) == 0, "magic first");
 _Static_assert(offsetof(shm_header_t, layout_version) == 8, "version after magic");
-_Static_assert(offsetof(shm_header_t, writer_pid) == 64, "writer pid at 64");
-_Static_assert(offsetof(shm_header_t, writer_pid_start) == 72, "writer start at 72");
+_Static_assert(offsetof(shm_header_t, writer) == 64, "writer owner word at 64");
 _Static_assert(sizeof(shm_reader_slot_t) == 2 * SHM_CACHELINE, "reader slot is two cache lines");
-_Static_assert(offsetof(shm_reader_slot_t, pid) == SHM_CACHELINE, "reader identity on its own line");
-_Static_assert(offsetof(shm_header_t, writer_pid) == 1 * SHM_CACHELINE, "writer line");
+_Static_assert(offsetof(shm_reader_slot_t, owner) == SHM_CACHELINE, "reader identity on its own line");
+_Static_assert(offsetof(shm_header_t, writer) == 1 * SHM_CACHELINE, "writer line");
 _Static_assert(offsetof(shm_header_t, prod_seq) == 2 * SHM_CACHELINE, "prod_seq line");
 _Static_assert(offsetof(shm_header_t, wake_seq) == 3 * SHM_CACHELINE, "wake line");
 _Static_assert(offsetof(shm_header_t, sleepers) == 4 * SHM_CACHELINE, "sleepers line");

@@ -15,12 +15,6 @@
 #include "common/err.h"
 #include "shm/futex.h"
 
-/* Our own start time, for the liveness checks of others. Cold: read on open. */
-static uint64_t self_start(void)
-{
-    return shm_pid_start(getpid());
-}
-
 static int check_spec(const shm_ring_spec_t *spec, const char *name)
 {
     if (spec->kind != SHM_KIND_SPSC && spec->kind != SHM_KIND_BROADCAST && spec->kind != SHM_KIND_STATS)
@@ -81,8 +75,7 @@ static int create_segment(shm_segment_t *seg, const char *name, const shm_ring_s
         return rc;
     }
     shm_header_t *h = p; /* fresh pages are zero: positions, sequences, slots start at 0 */
-    shm__store_relaxed(&h->writer_pid, (uint32_t)getpid());
-    shm__store_relaxed(&h->writer_pid_start, self_start());
+    shm__store_relaxed(&h->writer, shm_owner_self());
     h->layout_version = SHM_LAYOUT_VERSION;
     h->kind = (uint32_t)spec->kind;
     h->record_size = spec->record_size;
@@ -126,14 +119,12 @@ static void repair_after_crash(const shm_segment_t *seg)
 static int take_over(shm_segment_t *seg)
 {
     shm_header_t *h = seg->hdr;
-    uint32_t old = shm__load_acquire(&h->writer_pid);
-    uint32_t me = (uint32_t)getpid();
-    if (old != 0 && old != me && shm_pid_alive(old, shm__load_relaxed(&h->writer_pid_start)))
-        return se_err(-EBUSY, "ring %s is written by live process %u", seg->name, old);
-    if (!atomic_compare_exchange_strong(&h->writer_pid, &old, me))
+    uint64_t old = shm__load_acquire(&h->writer), me = shm_owner_self();
+    if (old != me && shm_owner_alive(old))
+        return se_err(-EBUSY, "ring %s is written by live process %u", seg->name, SHM_OWNER_PID(old));
+    if (!atomic_compare_exchange_strong(&h->writer, &old, me))
         return se_err(-EBUSY, "ring %s: another process took it over at the same time (pid %u)",
-                      seg->name, old);
-    shm__store_relaxed(&h->writer_pid_start, self_start());
+                      seg->name, SHM_OWNER_PID(old));
     repair_after_crash(seg);
     return 0;
 }
@@ -169,10 +160,9 @@ static bool abandoned(const char *name)
         struct timespec ms = { 0, 1000000 };
         nanosleep(&ms, NULL);
     }
-    /* The creator stores its pid before anything else: a live one is slow, not gone. */
-    uint32_t pid;
-    uint64_t start;
-    return shm_segment_writer_of(name, &pid, &start) < 0 || !shm_pid_alive(pid, start);
+    /* The creator stores its owner word before anything else: a live one is slow, not gone. */
+    uint64_t owner;
+    return shm_segment_writer_of(name, &owner) < 0 || !shm_owner_alive(owner);
 }
 
 int shm_writer_open(shm_writer_t *w, const char *name, const shm_ring_spec_t *spec,
@@ -209,9 +199,8 @@ int shm_writer_open(shm_writer_t *w, const char *name, const shm_ring_spec_t *sp
         }
         if (rc == 0) { /* another layout: replace it unless its writer lives */
             shm_header_t *h = w->seg.hdr;
-            uint32_t pid = shm__load_acquire(&h->writer_pid);
-            if (pid != 0 && pid != (uint32_t)getpid() &&
-                shm_pid_alive(pid, shm__load_relaxed(&h->writer_pid_start))) {
+            uint64_t owner = shm__load_acquire(&h->writer);
+            if (owner != shm_owner_self() && shm_owner_alive(owner)) {
                 describe_layout_mismatch(h, spec, name);
                 shm_segment_unmap(&w->seg);
                 return SE_ELAYOUT;
@@ -222,11 +211,10 @@ int shm_writer_open(shm_writer_t *w, const char *name, const shm_ring_spec_t *sp
             continue;
         }
         if (rc == SE_EVERSION) { /* left by another build: replace it unless its writer lives */
-            uint32_t pid;
-            uint64_t pid_start;
-            if (shm_segment_writer_of(name, &pid, &pid_start) == 0 && pid != 0 &&
-                shm_pid_alive(pid, pid_start))
-                return se_err(SE_EVERSION, "%s, and its writer (pid %u) is alive", se_errmsg(), pid);
+            uint64_t owner;
+            if (shm_segment_writer_of(name, &owner) == 0 && shm_owner_alive(owner))
+                return se_err(SE_EVERSION, "%s, and its writer (pid %u) is alive", se_errmsg(),
+                              SHM_OWNER_PID(owner));
             shm_unlink(name);
             continue;
         }
@@ -243,8 +231,8 @@ void shm_writer_close(shm_writer_t *w, bool unlink)
 {
     if (!w->seg.hdr)
         return;
-    uint32_t me = (uint32_t)getpid();
-    atomic_compare_exchange_strong(&w->seg.hdr->writer_pid, &me, 0);
+    uint64_t me = shm_owner_self();
+    atomic_compare_exchange_strong(&w->seg.hdr->writer, &me, 0);
     if (unlink) {
         retire_segment(&w->seg);
         shm_unlink(w->seg.name);
@@ -254,6 +242,10 @@ void shm_writer_close(shm_writer_t *w, bool unlink)
 
 void shm__writer_wake_sleepers(shm_writer_t *w)
 {
+    /* Taking the bits (seq_cst, like the load before it) means a reader that
+     * sets its bit again later is seen by a later write. */
+    if (atomic_exchange(&w->seg.hdr->sleepers, 0) == 0)
+        return; /* another waker (a heartbeat, a takeover) was first */
     /* Pairs with the acquire load of wake_seq in shm_wait: a sleeper that reads
      * the new value also sees every record published before it. */
     atomic_fetch_add_explicit(&w->seg.hdr->wake_seq, 1, memory_order_release);
@@ -262,17 +254,7 @@ void shm__writer_wake_sleepers(shm_writer_t *w)
 
 void shm_writer_heartbeat(shm_writer_t *w)
 {
-    shm_header_t *h = w->seg.hdr;
-    shm__store_relaxed(&h->heartbeat_ns, (uint64_t)clock_real_ns());
-    uint64_t sleepers = shm__load_relaxed(&h->sleepers);
-    for (int i = 0; i < SHM_MAX_READERS && sleepers; i++) {
-        uint64_t bit = 1ull << i;
-        if (!(sleepers & bit))
-            continue;
-        shm_reader_slot_t *s = &h->readers[i];
-        if (!shm_pid_alive(shm__load_relaxed(&s->pid), shm__load_relaxed(&s->pid_start)))
-            atomic_fetch_and(&h->sleepers, ~bit);
-    }
+    shm__store_relaxed(&w->seg.hdr->heartbeat_ns, (uint64_t)clock_real_ns());
 }
 
 /* ---- readers ---------------------------------------------------------------- */
@@ -288,19 +270,14 @@ static void finish_lap(shm_reader_slot_t *s)
     shm__store_release(&s->lap_pending, 0);
 }
 
-static bool slot_free(shm_reader_slot_t *s, uint32_t *pid_out)
+/* Claims s if it is free or its owner is dead: one compare-and-swap of the
+ * owner word, so two claimers can never both win. */
+static bool try_claim(shm_reader_slot_t *s, uint64_t me)
 {
-    uint32_t pid = shm__load_acquire(&s->pid);
-    *pid_out = pid;
-    return pid == 0 || !shm_pid_alive(pid, shm__load_relaxed(&s->pid_start));
-}
-
-static bool try_claim(shm_reader_slot_t *s)
-{
-    uint32_t pid;
-    if (!slot_free(s, &pid))
+    uint64_t owner = shm__load_acquire(&s->owner);
+    if (shm_owner_alive(owner))
         return false;
-    return atomic_compare_exchange_strong(&s->pid, &pid, (uint32_t)getpid());
+    return atomic_compare_exchange_strong(&s->owner, &owner, me);
 }
 
 /* Picks and claims a slot: the SPSC ring's only one; for broadcast, a free slot
@@ -310,15 +287,16 @@ static int claim_slot(const shm_segment_t *seg, const char *reader_name, bool *r
 {
     shm_header_t *h = seg->hdr;
     const char *seg_name = seg->name;
+    uint64_t me = shm_owner_self();
     *resumed = false;
     if (seg->kind == SHM_KIND_SPSC) {
-        if (try_claim(&h->readers[0])) {
+        if (try_claim(&h->readers[0], me)) {
             *resumed = true;
             return 0;
         }
         return se_err(-EBUSY, "ring %s already has a live reader '%.*s' (pid %u)", seg_name,
                       SHM_READER_NAME_MAX, h->readers[0].name,
-                      shm__load_relaxed(&h->readers[0].pid));
+                      SHM_OWNER_PID(shm__load_relaxed(&h->readers[0].owner)));
     }
     for (int pass = 0; pass < 3; pass++) {
         for (int i = 0; i < SHM_MAX_READERS; i++) {
@@ -326,7 +304,7 @@ static int claim_slot(const shm_segment_t *seg, const char *reader_name, bool *r
             bool named = strncmp(s->name, reader_name, SHM_READER_NAME_MAX) == 0;
             if ((pass == 0 && !named) || (pass == 1 && s->name[0] != '\0'))
                 continue;
-            if (try_claim(s)) {
+            if (try_claim(s, me)) {
                 *resumed = named;
                 return i;
             }
@@ -381,7 +359,6 @@ int shm_reader_open(shm_reader_t *r, const char *name, const shm_ring_spec_t *ex
         return idx;
     }
     shm_reader_slot_t *s = &h->readers[idx];
-    shm__store_relaxed(&s->pid_start, self_start());
     shm__store_relaxed(&s->attached_ns, (uint64_t)clock_real_ns());
     strncpy(s->name, reader_name, SHM_READER_NAME_MAX - 1);
     s->name[SHM_READER_NAME_MAX - 1] = '\0';
@@ -412,8 +389,8 @@ void shm_reader_close(shm_reader_t *r)
         return;
     atomic_fetch_and(&r->seg.hdr->sleepers, ~(1ull << r->slot_index));
     shm__reader_touch(r);
-    uint32_t me = (uint32_t)getpid();
-    atomic_compare_exchange_strong(&r->slot->pid, &me, 0);
+    uint64_t me = shm_owner_self();
+    atomic_compare_exchange_strong(&r->slot->owner, &me, 0);
     shm_segment_unmap(&r->seg);
     r->slot = NULL;
 }
@@ -456,6 +433,8 @@ shm_status_t shm_wait(shm_reader_t *const *rs, int n, int64_t spin_ns, int64_t t
     if (any_ready(rs, n))
         return SHM_OK;
     int64_t start = clock_mono_ns();
+    if (timeout_ns >= 0 && spin_ns > timeout_ns)
+        spin_ns = timeout_ns;
     if (spin_ns > 0) {
         /* Reading the clock costs ~30 ns: look at it every 64 turns. */
         for (unsigned turn = 1;; turn++) {

@@ -89,9 +89,8 @@ int shm_writer_open(shm_writer_t *w, const char *name, const shm_ring_spec_t *sp
  * segment name too (attached readers keep their mapping). */
 void shm_writer_close(shm_writer_t *w, bool unlink);
 
-/* Refreshes the writer heartbeat and clears the sleeper bits of dead readers,
- * so a crashed reader does not cost a futex call per record. Call about once a
- * second from the writer's idle path. */
+/* Refreshes the writer heartbeat (shown by shmtool; tells a live writer from
+ * a hung one). Call about once a second from the writer's idle path. */
 void shm_writer_heartbeat(shm_writer_t *w);
 
 void shm__writer_wake_sleepers(shm_writer_t *w);
@@ -122,8 +121,9 @@ static inline shm_status_t shm_writer_write_nowake(shm_writer_t *w, const void *
     return SHM_OK;
 }
 
-/* Wakes readers sleeping on the ring, if any: one load when
- * nobody sleeps; FUTEX_WAKE only when a sleeper bit is set. */
+/* Wakes readers sleeping on the ring, if any: one load when nobody sleeps;
+ * when someone does, the first write takes every sleeper bit and enters the
+ * kernel once, so the writes after it (before the readers run) pay nothing. */
 static inline void shm_writer_wake(shm_writer_t *w)
 {
     /* Store-load pair with shm_wait: we store READY then load `sleepers`; the

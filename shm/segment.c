@@ -129,20 +129,17 @@ int shm_segment_map(shm_segment_t *s, const char *name, bool writable)
     return 0;
 }
 
-int shm_segment_writer_of(const char *name, uint32_t *pid, uint64_t *pid_start)
+int shm_segment_writer_of(const char *name, uint64_t *owner)
 {
     int fd = shm_open(name, O_RDONLY, 0);
     if (fd < 0)
         return se_err(-errno, "segment %s: %s", name, strerror(errno));
-    unsigned char buf[80];
+    unsigned char buf[offsetof(shm_header_t, writer) + 8];
     ssize_t n = pread(fd, buf, sizeof buf, 0);
     close(fd);
     if (n < (ssize_t)sizeof buf)
         return se_err(SE_ECORRUPT, "segment %s: too small to hold a writer", name);
-    uint32_t p;
-    memcpy(&p, buf + offsetof(shm_header_t, writer_pid), sizeof p);
-    memcpy(pid_start, buf + offsetof(shm_header_t, writer_pid_start), sizeof *pid_start);
-    *pid = p;
+    memcpy(owner, buf + offsetof(shm_header_t, writer), sizeof *owner);
     return 0;
 }
 
@@ -191,7 +188,7 @@ uint64_t shm_pid_start(pid_t pid)
     return read_proc_stat(pid, &state, &start) ? start : 0;
 }
 
-bool shm_pid_alive(uint32_t pid, uint64_t start)
+bool shm_pid_alive(uint32_t pid, uint32_t start)
 {
     if (pid == 0 || pid > (uint32_t)INT32_MAX)
         return false;
@@ -203,7 +200,18 @@ bool shm_pid_alive(uint32_t pid, uint64_t start)
         return true; /* exists, but /proc hides it (another pid namespace): assume alive */
     if (state == 'Z' || state == 'X')
         return false; /* exited, not yet reaped by its parent */
-    return start == 0 || now == start;
+    return start == 0 || (uint32_t)now == start;
+}
+
+bool shm_owner_alive(uint64_t owner)
+{
+    return owner != 0 && shm_pid_alive(SHM_OWNER_PID(owner), SHM_OWNER_START(owner));
+}
+
+uint64_t shm_owner_self(void)
+{
+    pid_t me = getpid();
+    return SHM_OWNER((uint32_t)me, shm_pid_start(me));
 }
 
 static int cmp_names(const void *a, const void *b)

@@ -54,10 +54,10 @@ int shm_segment_validate(const shm_header_t *h, size_t file_size, const char *na
  * code; on failure nothing stays mapped. */
 int shm_segment_map(shm_segment_t *s, const char *name, bool writable);
 
-/* Reads the writer pid and start time of segment `name` from their offsets,
- * which every layout version keeps (layout.h), without validating the rest.
+/* Reads the writer's owner word of segment `name` from its offset, which
+ * every layout version keeps (layout.h), without validating the rest.
  * Returns 0, or a negative code when the file cannot be read or is too small. */
-int shm_segment_writer_of(const char *name, uint32_t *pid, uint64_t *pid_start);
+int shm_segment_writer_of(const char *name, uint64_t *owner);
 
 /* Unmaps s (the segment itself stays in /dev/shm). Safe on a zeroed s. */
 void shm_segment_unmap(shm_segment_t *s);
@@ -68,9 +68,15 @@ void shm_segment_unmap(shm_segment_t *s);
 uint64_t shm_pid_start(pid_t pid);
 
 /* True when pid is a running process (not a zombie) and, if start is
- * non-zero, the same one that had that start time. A pid we may not signal,
- * or whose /proc entry we cannot read, counts as alive. */
-bool shm_pid_alive(uint32_t pid, uint64_t start);
+ * non-zero, the same one whose start time has these low 32 bits. A pid we may
+ * not signal, or whose /proc entry we cannot read, counts as alive. */
+bool shm_pid_alive(uint32_t pid, uint32_t start);
+
+/* shm_pid_alive for an owner word (SHM_OWNER); false for 0. */
+bool shm_owner_alive(uint64_t owner);
+
+/* The owner word of the calling process (recomputed after a fork). */
+uint64_t shm_owner_self(void);
 
 /* Calls fn for every segment of the instance in /dev/shm, in name order, with
  * its full name ("/se.default.in") and its ring part ("in"). Returns 0 or a

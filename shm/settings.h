@@ -10,7 +10,7 @@
 #include "shm/ring.h"
 
 /* Default for engine.idleSpinUs; why this value: README, "The wait". */
-#define SHM_DEFAULT_IDLE_SPIN_US 50
+#define SHM_DEFAULT_IDLE_SPIN_US 20
 
 typedef struct {
     char prefix[33];      /* engine.shmPrefix, default "se" */

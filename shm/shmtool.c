@@ -158,15 +158,16 @@ void shmtool__snapshot(const shm_segment_t *seg, shmtool_snap_t *s)
         r.slot = i;
         memcpy(r.name, slot->name, SHM_READER_NAME_MAX);
         r.name[SHM_READER_NAME_MAX] = '\0';
-        /* Pairs with the claimer's compare-and-swap of pid. */
-        r.pid = shm__load_acquire(&slot->pid);
-        r.pid_start = shm__load_relaxed(&slot->pid_start);
+        /* Pairs with the claimer's compare-and-swap of the owner word. */
+        uint64_t owner = shm__load_acquire(&slot->owner);
+        r.pid = SHM_OWNER_PID(owner);
+        r.pid_start = SHM_OWNER_START(owner);
         /* Pairs with the reader's release store of its position. */
         r.position = shm__load_acquire(&slot->position);
         r.drops = shm__load_relaxed(&slot->drops);
         r.attached_ns = shm__load_relaxed(&slot->attached_ns);
         r.last_active_ns = shm__load_relaxed(&slot->last_active_ns);
-        r.alive = r.pid != 0 && shm_pid_alive(r.pid, r.pid_start);
+        r.alive = shm_owner_alive(owner);
         if (r.alive)
             s->live_claims++;
         if (r.name[0] == '\0')
@@ -178,9 +179,10 @@ void shmtool__snapshot(const shm_segment_t *seg, shmtool_snap_t *s)
     /* Pairs with the writer's release store of prod_seq after each record. */
     s->head = shm__load_acquire(&h->prod_seq);
 
-    s->writer_pid = shm__load_acquire(&h->writer_pid);
-    s->writer_pid_start = shm__load_relaxed(&h->writer_pid_start);
-    s->writer_alive = shm_pid_alive(s->writer_pid, s->writer_pid_start);
+    uint64_t writer = shm__load_acquire(&h->writer);
+    s->writer_pid = SHM_OWNER_PID(writer);
+    s->writer_pid_start = SHM_OWNER_START(writer);
+    s->writer_alive = shm_owner_alive(writer);
     s->writer_generation = shm__load_relaxed(&h->writer_generation);
     s->writer_attached_ns = shm__load_relaxed(&h->writer_attached_ns);
     s->heartbeat_ns = shm__load_relaxed(&h->heartbeat_ns);

@@ -6,8 +6,37 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "common/records.h"
+#include "shm/stats.h"
+
+/* Copies the payload into an aligned record first: a record is read whole. */
+static int decode_in(const void *payload, size_t len, char *out, size_t out_size)
+{
+    se_in_rec_t r;
+    if (len < sizeof r) {
+        snprintf(out, out_size, "(payload of %zu bytes, an in record needs %zu)", len, sizeof r);
+        return -EINVAL;
+    }
+    memcpy(&r, payload, sizeof r);
+    return se_in_to_json(&r, out, out_size) < 0 ? -ENOSPC : 0;
+}
+
+static int decode_signal(const void *payload, size_t len, char *out, size_t out_size)
+{
+    se_signal_rec_t sig;
+    if (len < sizeof sig) {
+        snprintf(out, out_size, "(payload of %zu bytes, a signal needs %zu)", len, sizeof sig);
+        return -EINVAL;
+    }
+    memcpy(&sig, payload, sizeof sig);
+    return se_signal_to_text(&sig, out, out_size) < 0 ? -ENOSPC : 0;
+}
+
 static const shm_decoder_t decoders[] = {
     { 0, "raw", shm_decode_raw },
+    { SE_RECTYPE_IN, "in", decode_in },
+    { SE_RECTYPE_SIGNAL, "signal", decode_signal },
+    { STATS_RECORD_TYPE, "stats", shm_decode_raw },
 };
 
 const shm_decoder_t *shm_decoder_find(uint32_t type)

@@ -74,14 +74,14 @@ static long unchanged_for_s(const char *name)
     return now > st.st_mtime ? (long)(now - st.st_mtime) : 0;
 }
 
-/* A segment that does not validate: judged by the writer pid and start time
- * at the offsets every layout version keeps. */
+/* A segment that does not validate: judged by the writer's owner word at the
+ * offset every layout version keeps. */
 static void judge_invalid(const char *name, int rc, const char *why, verdict_t *v)
 {
-    uint32_t pid = 0;
-    uint64_t start = 0;
-    bool readable = shm_segment_writer_of(name, &pid, &start) == 0;
-    bool alive = readable && shm_pid_alive(pid, start);
+    uint64_t owner = 0;
+    bool readable = shm_segment_writer_of(name, &owner) == 0;
+    bool alive = readable && shm_owner_alive(owner);
+    uint32_t pid = SHM_OWNER_PID(owner);
     char ok_why[256];
     shmtool__printable(ok_why, sizeof ok_why, why, strlen(why));
     if (alive) {

@@ -900,11 +900,9 @@ START_TEST(gc_should_judge_another_layout_version_by_its_writer)
     size_t total;
     shm_header_t *h = good_header(&total);
     h->layout_version = 99;
-    h->writer_pid = dead_pid();
-    h->writer_pid_start = 1;
+    h->writer = SHM_OWNER(dead_pid(), 1);
     make_file("v99dead", h, total);
-    h->writer_pid = (uint32_t)getpid();
-    h->writer_pid_start = shm_pid_start(getpid());
+    h->writer = shm_owner_self();
     make_file("v99live", h, total);
     free(h);
 
