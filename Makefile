@@ -100,12 +100,12 @@ $(OUT)/tools/bench/%: $(OUT)/tools/bench/%.o $(LIB)
 # runner prints one summary line and fails if any test failed.
 test: deps
 	@$(MAKE) --no-print-directory build
-	@SHMTOOL=$(OUT)/bin/shmtool tests/run.sh $(OUT) $(TEST_BINS:$(OUT)/%=%)
+	@SHMTOOL=$(OUT)/bin/shmtool SE_BIN_DIR=$(OUT)/bin tests/run.sh $(OUT) $(TEST_BINS:$(OUT)/%=%)
 
 asan: deps
 	@$(MAKE) --no-print-directory BUILD=asan build
 	@ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1 \
-	  CK_TIMEOUT_MULTIPLIER=4 SHMTOOL=build/asan/bin/shmtool \
+	  CK_TIMEOUT_MULTIPLIER=4 SHMTOOL=build/asan/bin/shmtool SE_BIN_DIR=build/asan/bin \
 	  tests/run.sh build/asan $(TEST_BINS:$(OUT)/%=%)
 
 # The single-process unit suites under valgrind (check's fork mode off so

@@ -14,6 +14,10 @@
 #define SE_SYMBOL_MAX   16 /* 15 bytes and a NUL */
 #define SE_ID_MAX       48 /* client_order_id, fill_id, order_id: 47 bytes and a NUL */
 
+/* Ring names (the part after /<prefix>.<instance>.). */
+#define SE_RING_IN            "in"
+#define SE_RING_SIGNAL_PREFIX "sig."
+
 /* Record type numbers, stored in ring headers (record_type) and decoded by shmtool. */
 enum {
     SE_RECTYPE_IN = 1,     /* ring `in`: se_in_rec_t */
@@ -111,5 +115,15 @@ typedef struct {
 #define SE_SIGNAL_RECORD_SIZE 128u
 _Static_assert(sizeof(se_signal_rec_t) == SE_SIGNAL_RECORD_SIZE - SHM_SEQ_BYTES,
                "signal record fills 128 bytes");
+
+/* Writes r as one line of JSON (no newline) in the external contract's format:
+ * a quote as Redis market data, a fill or position as their NATS messages.
+ * Doubles keep every digit (%.17g), so a replay of the line is exact.
+ * Returns the length, or -ENOSPC when out is too small (out is then "").  */
+int se_in_to_json(const se_in_rec_t *r, char *out, size_t size);
+
+/* Writes a signal as one human-readable line (no newline), e.g.
+ * "NEW BUY LIMIT 2 BTC-USD @ 100.25 id=momentum-1-7". Returns the length or -ENOSPC. */
+int se_signal_to_text(const se_signal_rec_t *s, char *out, size_t size);
 
 #endif

@@ -368,6 +368,9 @@ static const char usage_text[] =
     "                              lag and drops\n"
     "  tail RING [-n N] [-f]       the last N records still in the ring (default 10), decoded;\n"
     "                              -f keeps following until SIGINT or the segment goes away\n"
+    "  record RING FILE [-n N]     follow ring `in` from now on and write its quotes to FILE as\n"
+    "                              JSON lines in the Redis market-data format, for ingest's replay\n"
+    "                              feed; stops after N quotes, or on SIGINT/SIGTERM\n"
     "  top [-d SECONDS] [-n ITER]  write and read rates, lag and drops per ring, every SECONDS\n"
     "                              (default 1); -n stops after ITER screens\n"
     "  gc [--dry-run]              remove segments whose writer is dead or closed and that no live\n"
@@ -395,17 +398,19 @@ typedef struct {
     const char *name;
     int (*run)(const shmtool_opts_t *);
     bool takes_ring;
+    bool takes_file;
     const char *options; /* the command-specific short option letters it accepts;
                             'J' stands for --json, 'D' for --dry-run */
 } command_t;
 
 static const command_t commands[] = {
-    { "ls", shmtool_ls, false, "J" },
-    { "info", shmtool_info, true, "J" },
-    { "tail", shmtool_tail, true, "nf" },
-    { "top", shmtool_top, false, "dn" },
-    { "gc", shmtool_gc, false, "D" },
-    { "stats", shmtool_stats, true, "" },
+    { "ls", shmtool_ls, false, false, "J" },
+    { "info", shmtool_info, true, false, "J" },
+    { "tail", shmtool_tail, true, false, "nf" },
+    { "record", shmtool_record, true, true, "n" },
+    { "top", shmtool_top, false, false, "dn" },
+    { "gc", shmtool_gc, false, false, "D" },
+    { "stats", shmtool_stats, true, false, "" },
 };
 
 static const command_t *find_command(const char *name)
@@ -519,6 +524,14 @@ int main(int argc, char **argv)
             return SHMTOOL_EXIT_USAGE;
         }
         o.ring = argv[optind++];
+    }
+    if (cmd->takes_file) {
+        if (optind >= argc) {
+            fprintf(stderr, "shmtool: '%s' needs a FILE, e.g. 'shmtool %s in session.jsonl' (see 'shmtool help')\n",
+                    cmd->name, cmd->name);
+            return SHMTOOL_EXIT_USAGE;
+        }
+        o.file = argv[optind++];
     }
     if (optind < argc)
         return usage_error("unexpected argument '%s'", argv[optind]);

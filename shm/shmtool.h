@@ -22,6 +22,7 @@ typedef struct {
     const char *prefix;   /* -p, default SHM_DEFAULT_PREFIX */
     const char *instance; /* -i, default SHM_DEFAULT_INSTANCE */
     const char *ring;     /* RING of info and tail */
+    const char *file;     /* FILE of record */
     char segment[SHM_NAME_MAX]; /* "/<prefix>.<instance>.<ring>" when ring is set */
     bool json;            /* --json: ls, info */
     bool follow;          /* -f: tail */
@@ -144,5 +145,6 @@ int shmtool_tail(const shmtool_opts_t *o);
 int shmtool_top(const shmtool_opts_t *o);
 int shmtool_gc(const shmtool_opts_t *o);
 int shmtool_stats(const shmtool_opts_t *o);
+int shmtool_record(const shmtool_opts_t *o);
 
 #endif

@@ -1,12 +1,16 @@
 /* shmtool_tail.c -- `shmtool tail`: the last records of a ring, decoded, and
- * with -f the new ones as they arrive. Reads with shm_peek on a read-only
- * mapping, so it never consumes and never holds back an SPSC writer. */
+ * with -f the new ones as they arrive; and `shmtool record`, which follows
+ * ring `in` and writes its quotes as a replay file. Reads with shm_peek on a
+ * read-only mapping, so it never consumes and never holds back an SPSC writer. */
 #include "shm/shmtool.h"
 
+#include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
+#include "common/records.h"
 #include "shm/atomic.h"
 #include "shm/ring.h"
 #include "shm/shmtool_decode.h"
@@ -24,6 +28,8 @@ typedef struct {
     char *text;
     size_t text_size;
     uint64_t next; /* next position to print */
+    FILE *record;     /* record: the replay file being written, else NULL */
+    uint64_t record_max, recorded, skipped_other;
 } tail_t;
 
 static uint64_t head_of(const tail_t *t)
@@ -33,11 +39,27 @@ static uint64_t head_of(const tail_t *t)
     return shm__load_acquire(&t->seg.hdr->prod_seq);
 }
 
-static void report_skip(uint64_t from, uint64_t to, const char *why)
+static void report_skip(const tail_t *t, uint64_t from, uint64_t to, const char *why)
 {
-    printf("-- skipped %llu records (%llu..%llu) %s; continuing at %llu\n",
+    fprintf(t->record ? stderr : stdout, "-- skipped %llu records (%llu..%llu) %s; continuing at %llu\n",
            (unsigned long long)(to - from), (unsigned long long)from,
            (unsigned long long)(to - 1), why, (unsigned long long)to);
+}
+
+/* record: one quote of `in` as one JSON line of the replay file; fills and
+ * positions are not market data and are only counted. */
+static void record_one(tail_t *t)
+{
+    se_in_rec_t rec;
+    memcpy(&rec, t->payload, sizeof rec);
+    if (rec.kind != SE_IN_QUOTE) {
+        t->skipped_other++;
+        return;
+    }
+    if (se_in_to_json(&rec, t->text, t->text_size) > 0) {
+        fprintf(t->record, "%s\n", t->text);
+        t->recorded++;
+    }
 }
 
 /* Prints records from t->next up to (not including) until. Returns 0, or -1
@@ -55,13 +77,19 @@ static int print_until(tail_t *t, uint64_t until)
              * writer is more than a ring ahead. Continue at its head. */
             uint64_t head = head_of(t);
             uint64_t to = head > t->next ? head : t->next + 1;
-            report_skip(t->next, to, "overwritten before they could be read");
+            report_skip(t, t->next, to, "overwritten before they could be read");
             t->next = to;
             return 0;
         }
-        int rc = t->decode(t->payload, t->payload_size, t->text, t->text_size);
-        printf("%llu %s%s\n", (unsigned long long)t->next, rc < 0 ? "undecodable: " : "", t->text);
+        if (t->record)
+            record_one(t);
+        else {
+            int rc = t->decode(t->payload, t->payload_size, t->text, t->text_size);
+            printf("%llu %s%s\n", (unsigned long long)t->next, rc < 0 ? "undecodable: " : "", t->text);
+        }
         t->next++;
+        if (t->record_max && t->recorded >= t->record_max)
+            return 0;
     }
     return 0;
 }
@@ -82,12 +110,14 @@ static int follow(tail_t *t, const shmtool_opts_t *o)
         bool retired = shm__load_acquire(&t->seg.hdr->retired) != 0;
         uint64_t head = head_of(t);
         if (head - t->next > t->snap.capacity && head > t->next) {
-            report_skip(t->next, head, "fell more than a ring behind");
+            report_skip(t, t->next, head, "fell more than a ring behind");
             t->next = head;
         }
         if (print_until(t, head) < 0)
             return -1;
-        fflush(stdout);
+        fflush(t->record ? t->record : stdout);
+        if (t->record_max && t->recorded >= t->record_max)
+            return 0;
         /* Checked after printing, so the records written before the writer
          * retired or removed the segment are shown. */
         if (retired) {
@@ -149,6 +179,53 @@ int shmtool_tail(const shmtool_opts_t *o)
     if (fflush(stdout) != 0)
         rc = SHMTOOL_EXIT_RUNTIME;
 out:
+    free(t.payload);
+    free(t.text);
+    shm_segment_unmap(&t.seg);
+    shmtool__reading(NULL);
+    return rc;
+}
+
+int shmtool_record(const shmtool_opts_t *o)
+{
+    tail_t t;
+    memset(&t, 0, sizeof t);
+    shmtool__catch_stop_signals();
+    shmtool__reading(o->segment);
+    if (shmtool__open_ring(o, &t.seg) != SHMTOOL_EXIT_OK)
+        return SHMTOOL_EXIT_RUNTIME;
+    shmtool__snapshot(&t.seg, &t.snap);
+    int rc = SHMTOOL_EXIT_RUNTIME;
+    if (t.snap.record_type != SE_RECTYPE_IN || shm_payload_size(t.snap.record_size) < sizeof(se_in_rec_t)) {
+        fprintf(stderr, "shmtool: %s holds record type %u, not the in ring's market data\n",
+                o->segment, t.snap.record_type);
+        goto out;
+    }
+    t.record = fopen(o->file, "w");
+    if (!t.record) {
+        fprintf(stderr, "shmtool: cannot write %s: %s\n", o->file, strerror(errno));
+        goto out;
+    }
+    t.payload_size = shm_payload_size(t.snap.record_size);
+    t.text_size = 1024;
+    t.payload = malloc(t.payload_size);
+    t.text = malloc(t.text_size);
+    t.record_max = o->count > 0 ? (uint64_t)o->count : 0;
+    if (!t.payload || !t.text) {
+        fprintf(stderr, "shmtool: out of memory\n");
+        goto out;
+    }
+    t.next = head_of(&t); /* what passes from now on */
+    if (follow(&t, o) < 0)
+        fprintf(stderr, "shmtool: segment %s changed its geometry while being read: it is corrupt\n",
+                o->segment);
+    else
+        rc = SHMTOOL_EXIT_OK;
+    fprintf(stderr, "shmtool: recorded %llu quotes to %s (%llu fills/positions not recorded)\n",
+            (unsigned long long)t.recorded, o->file, (unsigned long long)t.skipped_other);
+out:
+    if (t.record && fclose(t.record) != 0)
+        rc = SHMTOOL_EXIT_RUNTIME;
     free(t.payload);
     free(t.text);
     shm_segment_unmap(&t.seg);

@@ -75,10 +75,14 @@ typedef struct {
 } strat_order_update_t;
 
 /* One signal, written by the strategy into a buffer the host provides.
- * NEW: side, type, qty (> 0), price (limit only), symbol. client_order_id may
- * be left empty (the host assigns one) or taken from host->new_order_id, which
- * a strategy needs when it will later cancel that order.
- * CANCEL: client_order_id and symbol of the order to cancel. */
+ * NEW: side, type, qty (> 0), price (limit only), symbol (empty: the tick's).
+ * client_order_id should come from host->new_order_id, so the strategy can
+ * match fills, rejections and its own cancels to the order; left empty, the
+ * host assigns one the strategy never learns.
+ * CANCEL: the host reads client_order_id and symbol only.
+ * A NEW signal the host does not pass on (observation mode, a full signal
+ * ring, later a risk check) comes back through on_order_update as
+ * STRAT_ORDER_REJECTED with its reason, so pending quantities never leak. */
 typedef struct {
     int action;       /* STRAT_NEW / STRAT_CANCEL */
     int side;
@@ -109,7 +113,11 @@ typedef struct strat_host {
     int (*config_bool)(void *ctx, const char *key, int def, int *out);
     int (*config_string)(void *ctx, const char *key, const char *def, const char **out);
     void (*log)(void *ctx, int level, const char *msg);
-    int64_t (*now_ns)(void *ctx); /* CLOCK_REALTIME ns */
+    /* The engine's clock, CLOCK_REALTIME ns: during a callback, the time of the
+     * event being handled (the tick's or fill's own timestamp). Timers built on
+     * it (refresh intervals, holding times, cool-downs) therefore behave the
+     * same live and in a replay at any speed. */
+    int64_t (*now_ns)(void *ctx);
     /* Writes a fresh client_order_id ("<strategy>-<epoch>-<seq>") into out. */
     void (*new_order_id)(void *ctx, char out[STRAT_ID_MAX]);
 } strat_host_t;

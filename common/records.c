@@ -1,0 +1,120 @@
+/* records.c -- text forms of the engine's records: JSON in the external
+ * contracts' formats (shmtool tail/record, replay files) and signal lines. */
+#include "common/records.h"
+
+#include <errno.h>
+#include <stdbool.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+typedef struct {
+    char *p;
+    size_t left;
+    bool full;
+} out_t;
+
+__attribute__((format(printf, 2, 3))) static void put(out_t *o, const char *fmt, ...)
+{
+    if (o->full)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(o->p, o->left, fmt, ap);
+    va_end(ap);
+    if (n < 0 || (size_t)n >= o->left) {
+        o->full = true;
+        return;
+    }
+    o->p += n;
+    o->left -= (size_t)n;
+}
+
+/* Symbols and ids passed the validator's charset (no quotes or backslashes),
+ * but records may come from anywhere: print only safe bytes. */
+static void put_str(out_t *o, const char *key, const char *s, size_t max)
+{
+    put(o, "\"%s\":\"", key);
+    for (size_t i = 0; i < max && s[i]; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c < 0x20 || c == '"' || c == '\\' || c >= 0x7f)
+            put(o, "\\u%04x", c);
+        else
+            put(o, "%c", c);
+    }
+    put(o, "\"");
+}
+
+static int finish(out_t *o, char *out, size_t size)
+{
+    if (o->full) {
+        if (size)
+            out[0] = '\0';
+        return -ENOSPC;
+    }
+    return (int)(size - o->left);
+}
+
+int se_in_to_json(const se_in_rec_t *r, char *out, size_t size)
+{
+    out_t o = { out, size, size == 0 };
+    put(&o, "{");
+    switch (r->kind) {
+    case SE_IN_QUOTE: {
+        const se_quote_t *q = &r->u.quote;
+        put_str(&o, "symbol", r->symbol, SE_SYMBOL_MAX);
+        if (r->flags & SE_QUOTE_HAS_BIDASK)
+            put(&o, ",\"bid\":%.17g,\"ask\":%.17g", q->bid, q->ask);
+        if (r->flags & SE_QUOTE_HAS_SIZES)
+            put(&o, ",\"bid_size\":%.17g,\"ask_size\":%.17g", q->bid_size, q->ask_size);
+        if (r->flags & SE_QUOTE_HAS_LAST)
+            put(&o, ",\"last\":%.17g", q->last);
+        if (r->flags & SE_QUOTE_HAS_VOLUME)
+            put(&o, ",\"volume\":%.17g", q->volume);
+        break;
+    }
+    case SE_IN_FILL: {
+        const se_fill_t *f = &r->u.fill;
+        put_str(&o, "fill_id", f->fill_id, SE_ID_MAX);
+        put(&o, ",");
+        put_str(&o, "client_order_id", f->client_order_id, SE_ID_MAX);
+        put(&o, ",");
+        put_str(&o, "order_id", f->order_id, SE_ID_MAX);
+        put(&o, ",");
+        put_str(&o, "symbol", r->symbol, SE_SYMBOL_MAX);
+        put(&o, ",\"side\":\"%s\",\"qty\":%.17g,\"price\":%.17g",
+            f->side == SE_SIDE_SELL ? "sell" : "buy", f->qty, f->price);
+        break;
+    }
+    case SE_IN_POSITION:
+        put_str(&o, "symbol", r->symbol, SE_SYMBOL_MAX);
+        put(&o, ",\"qty\":%.17g,\"avg_price\":%.17g", r->u.position.qty, r->u.position.avg_price);
+        break;
+    default:
+        put(&o, "\"kind\":%u", r->kind);
+    }
+    if (r->ts_source_ns)
+        put(&o, ",\"ts\":%lld", (long long)r->ts_source_ns);
+    put(&o, "}");
+    return finish(&o, out, size);
+}
+
+int se_signal_to_text(const se_signal_rec_t *s, char *out, size_t size)
+{
+    out_t o = { out, size, size == 0 };
+    char sym[SE_SYMBOL_MAX + 1], id[SE_ID_MAX + 1];
+    snprintf(sym, sizeof sym, "%.*s", SE_SYMBOL_MAX, s->symbol);
+    snprintf(id, sizeof id, "%.*s", SE_ID_MAX, s->client_order_id);
+    if (s->action == SE_ACTION_CANCEL) {
+        put(&o, "CANCEL %s id=%s", sym, id);
+    } else {
+        put(&o, "NEW %s %s %.10g %s", s->side == SE_SIDE_SELL ? "SELL" : "BUY",
+            s->order_type == SE_ORDER_LIMIT ? "LIMIT" : "MARKET", s->qty, sym);
+        if (s->order_type == SE_ORDER_LIMIT)
+            put(&o, " @ %.10g", s->price);
+        put(&o, " id=%s", id);
+    }
+    if (s->ts_ingest_ns && s->ts_strategy_ns)
+        put(&o, " tick_to_signal_us=%.1f", (double)(s->ts_strategy_ns - s->ts_ingest_ns) / 1000.0);
+    return finish(&o, out, size);
+}

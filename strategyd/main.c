@@ -1,0 +1,70 @@
+/* main.c -- bin/strategyd: hosts one strategy instance (-s NAME, one of
+ * strategies.enabled) in its own process, so a strategy that crashes or hangs
+ * never takes the rest of the engine with it. */
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "common/config.h"
+#include "common/err.h"
+#include "common/log.h"
+#include "shm/settings.h"
+#include "strategyd/runner.h"
+
+static volatile sig_atomic_t stop;
+
+static void on_stop(int sig)
+{
+    (void)sig;
+    stop = 1;
+}
+
+static const char *strategy_arg(int argc, char **argv)
+{
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "-s") == 0 && i + 1 < argc)
+            return argv[i + 1];
+        if (strncmp(argv[i], "-s", 2) == 0 && argv[i][2])
+            return argv[i] + 2;
+    }
+    return NULL;
+}
+
+int main(int argc, char **argv)
+{
+    const char *name = strategy_arg(argc, argv);
+    const char *path = cfg_path_from_args(argc, argv);
+    char process[64];
+    snprintf(process, sizeof process, "strategyd.%s", name ? name : "?");
+    log_init(process);
+    if (!name || !path) {
+        fprintf(stderr, "usage: strategyd -c CONFIG -s STRATEGY   (CONFIG_PATH may replace -c)\n");
+        return 2;
+    }
+    cfg_t *cfg;
+    shm_settings_t set;
+    runner_t r;
+    if (cfg_open(&cfg, path) < 0 || shm_settings_load(cfg, &set) < 0) {
+        log_error("strategyd cannot start", LOG_STR("strategy", name), LOG_STR("error", se_errmsg()));
+        return 1;
+    }
+    cfg_warn_unknown(cfg);
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_stop;
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    if (runner_open(&r, cfg, &set, name) < 0) {
+        log_error("strategyd cannot start", LOG_STR("strategy", name), LOG_STR("error", se_errmsg()));
+        runner_close(&r);
+        cfg_close(cfg);
+        return 1;
+    }
+    log_info("strategy started", LOG_STR("strategy", name), LOG_STR("source", r.strat.source),
+             LOG_BOOL("observation", r.observe), LOG_STR("signals", r.sig.seg.name));
+    int rc = runner_run(&r, &stop);
+    log_info("strategy stopped", LOG_STR("strategy", name));
+    runner_close(&r);
+    cfg_close(cfg);
+    return rc < 0 ? 1 : 0;
+}

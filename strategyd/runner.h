@@ -1,0 +1,54 @@
+/* runner.h -- one strategy instance at work: reads ring `in`, hands ticks,
+ * fills and positions to the strategy, writes its signals to ring
+ * sig.<name> (or, in observation mode, counts and drops them), and keeps the
+ * process's stats block. strategyd's main is a thin shell around it. */
+#ifndef STRATEGYD_RUNNER_H
+#define STRATEGYD_RUNNER_H
+
+#include <signal.h>
+#include <stdbool.h>
+
+#include "common/config.h"
+#include "common/records.h"
+#include "shm/ring.h"
+#include "shm/settings.h"
+#include "shm/stats.h"
+#include "strategyd/host.h"
+
+#define RUNNER_MAX_SIGNALS 16 /* per callback: the host buffer handed to on_market_data */
+#define RUNNER_DEFAULT_SIGNAL_CAPACITY 4096
+
+typedef struct {
+    host_t host;
+    loaded_t strat;
+    void *state;               /* the strategy's, from create */
+    bool observe;              /* observation mode: count signals, write none */
+    uint32_t index;            /* position in strategies.enabled */
+    int64_t spin_ns;
+    shm_reader_t in;
+    shm_writer_t sig;
+    stats_t stats;
+    stats_metric_t *ticks, *fills, *signals, *errors, *dropped_observation, *dropped_full,
+        *lapped, *lost, *strategy_latency, *md_latency;
+    uint64_t lost_counted;     /* in.drops already added to `lost` */
+    int64_t next_heartbeat_ns, next_full_log_ns;
+    strat_signal_t out[RUNNER_MAX_SIGNALS];
+} runner_t;
+
+/* Sets up instance `name` (which must be in strategies.enabled): loads the
+ * strategy, runs its create and init, attaches to `in` at its head, creates
+ * sig.<name>, replays this strategy's fills still in `in` (recovery after a
+ * restart), and starts it. Returns 0 or a negative code; se_errmsg() is the
+ * one line to print. */
+int runner_open(runner_t *r, const cfg_t *cfg, const shm_settings_t *set, const char *name);
+
+/* Processes one record of `in` (exposed for tests). */
+void runner_handle(runner_t *r, const se_in_rec_t *rec);
+
+/* Reads `in` until *stop; sleeps on the ring when idle. Returns 0. */
+int runner_run(runner_t *r, const volatile sig_atomic_t *stop);
+
+/* Stops and destroys the strategy and detaches from rings and stats. */
+void runner_close(runner_t *r);
+
+#endif

@@ -1,0 +1,309 @@
+/* test_pipeline.c -- the processes together: bin/ingest replays a known file
+ * into ring `in`, three bin/strategyd processes (momentum, market_making,
+ * scalping) read it, and each signal ring must hold exactly the signals the
+ * price path calls for. Also: a restarted strategyd recovers its fills, and
+ * observation mode writes no signal. Binaries come from $SE_BIN_DIR (bin/). */
+#include <check.h>
+#include <errno.h>
+#include <stdbool.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "common/clock.h"
+#include "common/err.h"
+#include "common/records.h"
+#include "shm/ring.h"
+#include "shm/settings.h"
+#include "tests/support/ring_fixture.h"
+
+static const int64_t SECOND = 1000000000;
+static char inst[40], conf_path[128], replay_path[128];
+static const char *bin_dir;
+
+/* The price path: mids of BTC-USD quotes 100 ms apart (bid/ask at mid -/+ 0.05). */
+static const double path[] = { 100, 100, 100, 102, 102, 99, 105 };
+static const int64_t path_gap_ms[] = { 0, 100, 100, 100, 100, 100, 1100 };
+#define NPATH (sizeof path / sizeof path[0])
+
+static void write_file(const char *path_, const char *text)
+{
+    FILE *f = fopen(path_, "w");
+    ck_assert_ptr_nonnull(f);
+    fputs(text, f);
+    ck_assert_int_eq(fclose(f), 0);
+}
+
+static void write_replay(void)
+{
+    char buf[8192] = "";
+    int64_t ts = 1732400000000000000;
+    for (size_t i = 0; i < NPATH; i++) {
+        char line[256];
+        ts += path_gap_ms[i] * 1000000;
+        snprintf(line, sizeof line,
+                 "{\"symbol\":\"BTC-USD\",\"bid\":%.2f,\"ask\":%.2f,\"bid_size\":1,\"ask_size\":1,\"ts\":%lld}\n",
+                 path[i] - 0.05, path[i] + 0.05, (long long)ts);
+        strcat(buf, line);
+    }
+    strcat(buf, "{\"symbol\":\"BTC-USD\",\"bid\":\"oops\"}\nnot json at all\n"); /* counted, dropped */
+    write_file(replay_path, buf);
+}
+
+static void write_config(const char *scalping_mode)
+{
+    char text[2048];
+    snprintf(text, sizeof text,
+             "engine = { instance = \"%s\"; mode = \"simulation\"; idleSpinUs = 0; };\n"
+             "strategies = {\n"
+             "  enabled = [\"momentum\", \"market_making\", \"scalping\"];\n"
+             "  configs = {\n"
+             "    momentum = { lookback_period = 2; threshold = 0.01; max_position = 3.0; };\n"
+             "    market_making = { spread = 0.02; order_size = 1.0; max_inventory = 5.0;\n"
+             "                      inventory_skew = 0.0; refresh_ms = 1000; tick_size = 0.01; };\n"
+             "    scalping = { entry_ticks = 2; entry_threshold = 0.01; order_size = 2.0; mode = \"%s\"; };\n"
+             "  };\n"
+             "};\n"
+             "ingest = { feed = \"replay\"; replay = { file = \"%s\"; speed = 0.0; }; };\n",
+             inst, scalping_mode, replay_path);
+    write_file(conf_path, text);
+}
+
+static pid_t spawn(const char *prog, const char *strategy)
+{
+    char exe[512];
+    snprintf(exe, sizeof exe, "%s/%s", bin_dir, prog);
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid == 0) {
+        int devnull = open("/dev/null", O_WRONLY);
+        if (devnull >= 0 && !getenv("SE_TEST_VERBOSE"))
+            dup2(devnull, 2);
+        if (strategy)
+            execl(exe, prog, "-c", conf_path, "-s", strategy, (char *)NULL);
+        else
+            execl(exe, prog, "-c", conf_path, (char *)NULL);
+        _exit(127);
+    }
+    return pid;
+}
+
+static void ring_name(const char *ring, char *out)
+{
+    ck_assert_int_eq(shm_name(out, SHM_NAME_MAX, NULL, inst, ring), 0);
+}
+
+/* Waits (polling, with a deadline) until `in` has n live readers. */
+static void wait_for_readers(int n)
+{
+    char name[SHM_NAME_MAX];
+    ring_name("in", name);
+    int64_t deadline = clock_mono_ns() + 10 * SECOND;
+    for (;;) {
+        shm_segment_t seg;
+        int live = 0;
+        if (shm_segment_map(&seg, name, false) == 0) {
+            for (int i = 0; i < SHM_MAX_READERS; i++)
+                live += shm_owner_alive(shm__load_relaxed(&seg.hdr->readers[i].owner));
+            shm_segment_unmap(&seg);
+        }
+        if (live >= n)
+            return;
+        ck_assert_msg(clock_mono_ns() < deadline, "only %d of %d strategies attached to %s", live, n, name);
+        usleep(2000);
+    }
+}
+
+/* Waits until every live reader of `in` has read up to the head. */
+static void wait_until_read(void)
+{
+    char name[SHM_NAME_MAX];
+    ring_name("in", name);
+    int64_t deadline = clock_mono_ns() + 10 * SECOND;
+    for (;;) {
+        shm_segment_t seg;
+        ck_assert_int_eq(shm_segment_map(&seg, name, false), 0);
+        uint64_t head = shm__load_acquire(&seg.hdr->prod_seq);
+        bool all = true;
+        for (int i = 0; i < SHM_MAX_READERS; i++) {
+            shm_reader_slot_t *s = &seg.hdr->readers[i];
+            if (shm_owner_alive(shm__load_relaxed(&s->owner)) && shm__load_acquire(&s->position) < head)
+                all = false;
+        }
+        shm_segment_unmap(&seg);
+        if (all)
+            return;
+        ck_assert_msg(clock_mono_ns() < deadline, "strategies did not read all of %s", name);
+        usleep(2000);
+    }
+}
+
+/* Creates `in` before anyone writes to it, so the strategies attach at 0. */
+static void precreate_in(void)
+{
+    char name[SHM_NAME_MAX];
+    ring_name("in", name);
+    shm_ring_spec_t spec = { SHM_KIND_BROADCAST, SE_IN_RECORD_SIZE, 65536, SE_RECTYPE_IN };
+    shm_writer_t w;
+    ck_assert_int_eq(shm_writer_open(&w, name, &spec, NULL), 0);
+    shm_writer_close(&w, false);
+}
+
+static int read_signals(const char *strategy, se_signal_rec_t *out, int max)
+{
+    char ring[64], name[SHM_NAME_MAX];
+    snprintf(ring, sizeof ring, "sig.%s", strategy);
+    ring_name(ring, name);
+    shm_reader_t r;
+    ck_assert_msg(shm_reader_open(&r, name, NULL, "test", SHM_START_HEAD, 5 * SECOND) == 0, "%s",
+                  se_errmsg());
+    int n = 0;
+    se_signal_rec_t s;
+    while (shm_reader_read(&r, &s) == SHM_OK)
+        if (n < max)
+            out[n++] = s;
+        else
+            n++;
+    shm_reader_close(&r);
+    return n;
+}
+
+static void stop_all(pid_t *pids, int n)
+{
+    for (int i = 0; i < n; i++)
+        kill(pids[i], SIGTERM);
+    for (int i = 0; i < n; i++)
+        ck_assert_int_eq(test_wait(pids[i]), 0);
+}
+
+static void expect(const se_signal_rec_t *s, int action, int side, int type, double qty, double price,
+                   const char *strategy)
+{
+    char prefix[64];
+    snprintf(prefix, sizeof prefix, "%s-", strategy);
+    ck_assert_int_eq(s->action, action);
+    if (action == SE_ACTION_NEW) {
+        ck_assert_int_eq(s->side, side);
+        ck_assert_int_eq(s->order_type, type);
+        ck_assert_double_eq_tol(s->qty, qty, 1e-9);
+        ck_assert_double_eq_tol(s->price, price, 1e-9);
+    }
+    ck_assert_str_eq(s->symbol, "BTC-USD");
+    ck_assert_msg(strncmp(s->client_order_id, prefix, strlen(prefix)) == 0, "order id %s",
+                  s->client_order_id);
+    ck_assert_int_gt(s->ts_strategy_ns, 0);
+    ck_assert_int_ge(s->ts_strategy_ns, s->ts_ingest_ns);
+}
+
+static void setup(void)
+{
+    bin_dir = getenv("SE_BIN_DIR") ? getenv("SE_BIN_DIR") : "bin";
+    snprintf(inst, sizeof inst, "t%d-p", (int)getpid());
+    snprintf(conf_path, sizeof conf_path, "/tmp/se-pipeline-%d.conf", (int)getpid());
+    snprintf(replay_path, sizeof replay_path, "/tmp/se-pipeline-%d.jsonl", (int)getpid());
+    write_replay();
+}
+
+static void teardown(void)
+{
+    unlink(conf_path);
+    unlink(replay_path);
+    test_ring_cleanup();
+}
+
+START_TEST(replayed_path_should_give_each_strategy_exactly_its_signals)
+{
+    write_config("simulation");
+    precreate_in();
+    pid_t pids[3] = { spawn("strategyd", "momentum"), spawn("strategyd", "market_making"),
+                      spawn("strategyd", "scalping") };
+    wait_for_readers(3);
+    ck_assert_int_eq(test_wait(spawn("ingest", NULL)), 0);
+    wait_until_read();
+    stop_all(pids, 3);
+
+    se_signal_rec_t s[16];
+    /* momentum, lookback 2, threshold 1%: 102/100 buys to +3; 99/102 sells to
+     * -3 (nothing filled: 6 from +3 pending); 105/102 buys back to +3. */
+    ck_assert_int_eq(read_signals("momentum", s, 16), 3);
+    expect(&s[0], SE_ACTION_NEW, SE_SIDE_BUY, SE_ORDER_MARKET, 3, 0, "momentum");
+    expect(&s[1], SE_ACTION_NEW, SE_SIDE_SELL, SE_ORDER_MARKET, 6, 0, "momentum");
+    expect(&s[2], SE_ACTION_NEW, SE_SIDE_BUY, SE_ORDER_MARKET, 6, 0, "momentum");
+    /* market_making, half spread 1% of the mid: quotes 99/101 at once; nothing
+     * until 1 s of event time has passed; then at mid 105 re-quotes 103.95/106.05. */
+    ck_assert_int_eq(read_signals("market_making", s, 16), 6);
+    expect(&s[0], SE_ACTION_NEW, SE_SIDE_BUY, SE_ORDER_LIMIT, 1, 99.00, "market_making");
+    expect(&s[1], SE_ACTION_NEW, SE_SIDE_SELL, SE_ORDER_LIMIT, 1, 101.00, "market_making");
+    expect(&s[2], SE_ACTION_CANCEL, 0, 0, 0, 0, "market_making");
+    ck_assert_str_eq(s[2].client_order_id, s[0].client_order_id);
+    expect(&s[3], SE_ACTION_NEW, SE_SIDE_BUY, SE_ORDER_LIMIT, 1, 103.95, "market_making");
+    expect(&s[4], SE_ACTION_CANCEL, 0, 0, 0, 0, "market_making");
+    ck_assert_str_eq(s[4].client_order_id, s[1].client_order_id);
+    expect(&s[5], SE_ACTION_NEW, SE_SIDE_SELL, SE_ORDER_LIMIT, 1, 106.05, "market_making");
+    /* scalping, 1% over 2 ticks: 102 after 100 enters long 2; then waits for its fill. */
+    ck_assert_int_eq(read_signals("scalping", s, 16), 1);
+    expect(&s[0], SE_ACTION_NEW, SE_SIDE_BUY, SE_ORDER_MARKET, 2, 0, "scalping");
+}
+END_TEST
+
+START_TEST(observation_mode_should_count_signals_and_write_none)
+{
+    write_config("observation");
+    precreate_in();
+    pid_t pid = spawn("strategyd", "scalping");
+    wait_for_readers(1);
+    ck_assert_int_eq(test_wait(spawn("ingest", NULL)), 0);
+    wait_until_read();
+    stop_all(&pid, 1);
+    se_signal_rec_t s[4];
+    ck_assert_int_eq(read_signals("scalping", s, 4), 0);
+    /* Every signal was still counted, as dropped for observation, and handed
+     * back as rejected (so the strategy, no longer pending, tried again). */
+    char cmd[512];
+    snprintf(cmd, sizeof cmd, "%s/shmtool stats strategyd.scalping -i %s", bin_dir, inst);
+    FILE *p = popen(cmd, "r");
+    ck_assert_ptr_nonnull(p);
+    char line[512];
+    long signals = -1, dropped = -1;
+    while (fgets(line, sizeof line, p)) {
+        char *v = strrchr(line, ' ');
+        if (strncmp(line, "strategy_signals_total{", 23) == 0)
+            signals = strtol(v, NULL, 10);
+        if (strstr(line, "reason=\"observation\"}"))
+            dropped = strtol(v, NULL, 10);
+    }
+    ck_assert_int_eq(pclose(p), 0);
+    ck_assert_int_ge(signals, 2);
+    ck_assert_int_eq(dropped, signals);
+}
+END_TEST
+
+START_TEST(strategyd_should_refuse_to_start_with_one_clear_line)
+{
+    write_config("simulation");
+    precreate_in();
+    /* Not in strategies.enabled. */
+    ck_assert_int_eq(test_wait(spawn("strategyd", "nosuch")), 1);
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("pipeline");
+    TCase *tc = tcase_create("processes");
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_set_timeout(tc, 60);
+    tcase_add_test(tc, replayed_path_should_give_each_strategy_exactly_its_signals);
+    tcase_add_test(tc, observation_mode_should_count_signals_and_write_none);
+    tcase_add_test(tc, strategyd_should_refuse_to_start_with_one_clear_line);
+    suite_add_tcase(s, tc);
+    SRunner *sr = srunner_create(s);
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? 1 : 0;
+}
