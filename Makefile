@@ -111,7 +111,9 @@ asan: deps
 # The single-process unit suites under valgrind (check's fork mode off so
 # valgrind follows the tests; the cross-process stress suite is left to ASan).
 VALGRIND_TESTS := tests/common/test_config tests/common/test_log tests/shm/test_ring \
-                  tests/shm/test_settings
+                  tests/shm/test_settings tests/shm/test_stats tests/ingest/test_validate \
+                  tests/strategyd/test_momentum tests/strategyd/test_market_making \
+                  tests/strategyd/test_scalping tests/strategyd/test_example_plugin
 valgrind: deps
 	@$(MAKE) --no-print-directory build
 	@CK_FORK=no CK_TIMEOUT_MULTIPLIER=10 TEST_WRAPPER="valgrind -q --error-exitcode=1 \
