@@ -56,7 +56,11 @@ all: deps
 deps:
 	@tools/deps.sh
 
-build: $(PROGRAMS) $(TEST_BINS) $(BENCH_BINS) $(PLUGINS)
+# Broken plugins that the plugin-loading tests must refuse.
+TEST_PLUGINS := $(patsubst tests/strategyd/plugins/%.c,$(OUT)/tests/strategyd/plugins/%.so,\
+                  $(wildcard tests/strategyd/plugins/*.c))
+
+build: $(PROGRAMS) $(TEST_BINS) $(BENCH_BINS) $(PLUGINS) $(TEST_PLUGINS)
 ifeq ($(BUILD),release)
 	@mkdir -p bin
 	@cp -f $(PROGRAMS) bin/
@@ -65,6 +69,11 @@ endif
 # Plugins are built as their users would build them: position-independent,
 # exporting only the ABI entry point.
 plugins/%.so: plugins/c/%.c plugins/include/strategy.h
+	$(CC) -std=gnu11 -Wall -Wextra -Werror -O2 -g -fPIC -shared -fvisibility=hidden \
+	  -Iplugins/include $< -o $@
+
+$(OUT)/tests/strategyd/plugins/%.so: tests/strategyd/plugins/%.c plugins/include/strategy.h
+	@mkdir -p $(dir $@)
 	$(CC) -std=gnu11 -Wall -Wextra -Werror -O2 -g -fPIC -shared -fvisibility=hidden \
 	  -Iplugins/include $< -o $@
 
@@ -100,12 +109,13 @@ $(OUT)/tools/bench/%: $(OUT)/tools/bench/%.o $(LIB)
 # runner prints one summary line and fails if any test failed.
 test: deps
 	@$(MAKE) --no-print-directory build
-	@SHMTOOL=$(OUT)/bin/shmtool SE_BIN_DIR=$(OUT)/bin tests/run.sh $(OUT) $(TEST_BINS:$(OUT)/%=%)
+	@SHMTOOL=$(OUT)/bin/shmtool SE_BIN_DIR=$(OUT)/bin SE_TEST_PLUGINS=$(OUT)/tests/strategyd/plugins tests/run.sh $(OUT) $(TEST_BINS:$(OUT)/%=%)
 
 asan: deps
 	@$(MAKE) --no-print-directory BUILD=asan build
 	@ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1 \
 	  CK_TIMEOUT_MULTIPLIER=4 SHMTOOL=build/asan/bin/shmtool SE_BIN_DIR=build/asan/bin \
+	  SE_TEST_PLUGINS=build/asan/tests/strategyd/plugins \
 	  tests/run.sh build/asan $(TEST_BINS:$(OUT)/%=%)
 
 # The single-process unit suites under valgrind (check's fork mode off so

@@ -2,6 +2,7 @@
 #include "strategyd/runner.h"
 
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -117,26 +118,67 @@ static void on_fill(runner_t *r, const se_in_rec_t *rec)
         stats_add(r->errors, 1);
 }
 
-/* Fills of ours still in `in` from before this process started: replayed
- * before the strategy sees any tick, so it neither forgets nor doubles a
- * position across a restart. */
-static void recover_fills(runner_t *r)
+/* A position rebuilt from fills, average cost. */
+typedef struct {
+    char symbol[SE_SYMBOL_MAX];
+    double qty, avg_price;
+} recovered_t;
+
+static void apply_fill(recovered_t *p, double signed_qty, double price)
 {
-    uint64_t head = r->in.pos, cap = r->in.seg.capacity, recovered = 0;
+    double q = p->qty + signed_qty;
+    if (p->qty == 0 || (p->qty > 0) == (signed_qty > 0)) /* opening or adding */
+        p->avg_price = (p->avg_price * fabs(p->qty) + price * fabs(signed_qty)) / fabs(q);
+    else if ((q > 0) != (p->qty > 0) && q != 0) /* crossed through flat */
+        p->avg_price = price;
+    p->qty = q;
+    if (q == 0)
+        p->avg_price = 0;
+}
+
+/* A restarted strategy must neither forget nor double a position: its fills
+ * still in `in` from before this process started are summed per symbol and
+ * handed over through on_position_update, before the strategy starts and
+ * before it sees any tick. */
+static void recover_positions(runner_t *r)
+{
+    enum { MAX_RECOVERED = 64 };
+    recovered_t pos[MAX_RECOVERED];
+    int npos = 0;
+    uint64_t head = r->in.pos, cap = r->in.seg.capacity, fills = 0;
     se_in_rec_t rec;
-    for (uint64_t pos = head > cap ? head - cap : 0; pos < head; pos++) {
-        if (shm_peek(&r->in.seg, pos, &rec) != SHM_OK || rec.kind != SE_IN_FILL)
+    for (uint64_t at = head > cap ? head - cap : 0; at < head; at++) {
+        if (shm_peek(&r->in.seg, at, &rec) != SHM_OK || rec.kind != SE_IN_FILL)
             continue;
         rec.symbol[SE_SYMBOL_MAX - 1] = rec.u.fill.client_order_id[SE_ID_MAX - 1] = '\0';
-        rec.u.fill.fill_id[SE_ID_MAX - 1] = rec.u.fill.order_id[SE_ID_MAX - 1] = '\0';
-        if (own_order(r, rec.u.fill.client_order_id)) {
-            on_fill(r, &rec);
-            recovered++;
+        const se_fill_t *f = &rec.u.fill;
+        if (!own_order(r, f->client_order_id) || !(f->qty > 0) || !(f->price > 0))
+            continue;
+        int i = 0;
+        while (i < npos && strcmp(pos[i].symbol, rec.symbol) != 0)
+            i++;
+        if (i == npos) {
+            if (npos == MAX_RECOVERED) {
+                log_warn("too many symbols to recover; the rest start flat",
+                         LOG_STR("strategy", r->host.name), LOG_STR("symbol", rec.symbol));
+                continue;
+            }
+            memset(&pos[npos], 0, sizeof pos[npos]);
+            memcpy(pos[npos++].symbol, rec.symbol, SE_SYMBOL_MAX);
         }
+        apply_fill(&pos[i], f->side == SE_SIDE_SELL ? -f->qty : f->qty, f->price);
+        fills++;
     }
-    if (recovered)
-        log_info("recovered fills from ring in", LOG_STR("strategy", r->host.name),
-                 LOG_UINT("fills", recovered));
+    for (int i = 0; i < npos; i++) {
+        strat_position_t p = { pos[i].symbol, pos[i].qty, pos[i].avg_price, clock_real_ns() };
+        if (r->strat.plugin->on_position_update(r->state, &p) < 0)
+            stats_add(r->errors, 1);
+        log_info("position recovered from ring in", LOG_STR("strategy", r->host.name),
+                 LOG_STR("symbol", p.symbol), LOG_F64("qty", p.qty), LOG_F64("avg_price", p.avg_price));
+    }
+    if (fills)
+        log_info("recovery done", LOG_STR("strategy", r->host.name), LOG_UINT("fills", fills),
+                 LOG_INT("symbols", npos));
 }
 
 int runner_open(runner_t *r, const cfg_t *cfg, const shm_settings_t *set, const char *name)
@@ -156,7 +198,7 @@ int runner_open(runner_t *r, const cfg_t *cfg, const shm_settings_t *set, const 
                       "before this one)", name, r->strat.source);
     if ((rc = open_stats(r, set)) < 0 || (rc = open_rings(r, cfg, set)) < 0)
         return rc;
-    recover_fills(r);
+    recover_positions(r);
     if (p->start(r->state) < 0)
         return se_err(-EINVAL, "strategy %s (%s): start failed", name, r->strat.source);
     return 0;

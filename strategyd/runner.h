@@ -37,8 +37,8 @@ typedef struct {
 
 /* Sets up instance `name` (which must be in strategies.enabled): loads the
  * strategy, runs its create and init, attaches to `in` at its head, creates
- * sig.<name>, replays this strategy's fills still in `in` (recovery after a
- * restart), and starts it. Returns 0 or a negative code; se_errmsg() is the
+ * sig.<name>, hands it the positions rebuilt from its fills still in `in`
+ * (recovery after a restart) through on_position_update, and starts it. Returns 0 or a negative code; se_errmsg() is the
  * one line to print. */
 int runner_open(runner_t *r, const cfg_t *cfg, const shm_settings_t *set, const char *name);
 

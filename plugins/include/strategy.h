@@ -137,6 +137,10 @@ typedef struct strat_plugin {
     /* Writes up to max_out signals into out and returns how many (or < 0). */
     int (*on_market_data)(void *state, const strat_tick_t *tick, strat_signal_t *out, int max_out);
     int (*on_fill)(void *state, const strat_fill_t *fill);
+    /* Between init and start, the host calls this for every symbol in which the
+     * strategy holds a position from before (after a restart: rebuilt from its
+     * fills), so it neither forgets nor doubles it; later, for positions the
+     * engine reports. */
     int (*on_position_update)(void *state, const strat_position_t *position);
     /* May be NULL: told when an order was rejected or cancelled. */
     int (*on_order_update)(void *state, const strat_order_update_t *update);

@@ -282,6 +282,58 @@ START_TEST(observation_mode_should_count_signals_and_write_none)
 }
 END_TEST
 
+static void put_quote(shm_writer_t *w, double mid, int64_t ts)
+{
+    se_in_rec_t r;
+    memset(&r, 0, sizeof r);
+    r.kind = SE_IN_QUOTE;
+    r.flags = SE_QUOTE_HAS_BIDASK;
+    strcpy(r.symbol, "BTC-USD");
+    r.u.quote.bid = mid - 0.05;
+    r.u.quote.ask = mid + 0.05;
+    r.ts_source_ns = r.ts_ingest_ns = ts;
+    ck_assert_int_eq(shm_writer_write(w, &r), SHM_OK);
+}
+
+START_TEST(restarted_strategy_should_recover_its_fills_from_ring_in)
+{
+    write_config("simulation");
+    char name[SHM_NAME_MAX];
+    ring_name("in", name);
+    shm_ring_spec_t spec = { SHM_KIND_BROADCAST, SE_IN_RECORD_SIZE, 65536, SE_RECTYPE_IN };
+    shm_writer_t w;
+    ck_assert_int_eq(shm_writer_open(&w, name, &spec, NULL), 0);
+    /* Before "the restart": momentum bought 3, filled; someone else's fill too. */
+    se_in_rec_t fill;
+    memset(&fill, 0, sizeof fill);
+    fill.kind = SE_IN_FILL;
+    strcpy(fill.symbol, "BTC-USD");
+    strcpy(fill.u.fill.fill_id, "f-1");
+    strcpy(fill.u.fill.client_order_id, "momentum-1732400000-1");
+    fill.u.fill.side = SE_SIDE_BUY;
+    fill.u.fill.qty = 3;
+    fill.u.fill.price = 100;
+    ck_assert_int_eq(shm_writer_write(&w, &fill), SHM_OK);
+    strcpy(fill.u.fill.fill_id, "f-2");
+    strcpy(fill.u.fill.client_order_id, "scalping-1732400000-1");
+    ck_assert_int_eq(shm_writer_write(&w, &fill), SHM_OK);
+
+    pid_t pid = spawn("strategyd", "momentum");
+    wait_for_readers(1);
+    int64_t ts = 1732400001000000000;
+    const double mids[] = { 100, 100, 100, 102, 99 };
+    for (int i = 0; i < 5; i++)
+        put_quote(&w, mids[i], ts += 100000000);
+    shm_writer_close(&w, false);
+    wait_until_read();
+    stop_all(&pid, 1);
+    /* Holding 3 already, the rise to 102 sends nothing; the fall sells 3 + 3. */
+    se_signal_rec_t s[4];
+    ck_assert_int_eq(read_signals("momentum", s, 4), 1);
+    expect(&s[0], SE_ACTION_NEW, SE_SIDE_SELL, SE_ORDER_MARKET, 6, 0, "momentum");
+}
+END_TEST
+
 START_TEST(strategyd_should_refuse_to_start_with_one_clear_line)
 {
     write_config("simulation");
@@ -299,6 +351,7 @@ int main(void)
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, replayed_path_should_give_each_strategy_exactly_its_signals);
     tcase_add_test(tc, observation_mode_should_count_signals_and_write_none);
+    tcase_add_test(tc, restarted_strategy_should_recover_its_fills_from_ring_in);
     tcase_add_test(tc, strategyd_should_refuse_to_start_with_one_clear_line);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);

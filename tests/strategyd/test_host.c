@@ -1,0 +1,198 @@
+/* test_host.c -- strategyd's host side of the ABI: finding the strategy
+ * (built-in or plugin) and refusing every broken plugin with a clear message;
+ * the config view, order ids and event time handed to strategies. */
+#include <check.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common/config.h"
+#include "common/err.h"
+#include "strategyd/host.h"
+
+static char path[64];
+static cfg_t *cfg;
+static const char *test_plugins;
+
+static void load_config(const char *text)
+{
+    strcpy(path, "/tmp/se-host-XXXXXX");
+    int fd = mkstemp(path);
+    ck_assert_int_ge(fd, 0);
+    ck_assert_int_eq(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+    close(fd);
+    ck_assert_int_eq(cfg_open(&cfg, path), 0);
+}
+
+static void setup(void)
+{
+    test_plugins = getenv("SE_TEST_PLUGINS") ? getenv("SE_TEST_PLUGINS")
+                                              : "build/release/tests/strategyd/plugins";
+    cfg = NULL;
+}
+
+static void teardown(void)
+{
+    cfg_close(cfg);
+    unlink(path);
+}
+
+/* Loads instance `name` under a config whose plugin key is `plugin` (NULL: none). */
+static int load(const char *name, const char *plugin, host_t *h, loaded_t *l)
+{
+    char text[1024];
+    snprintf(text, sizeof text,
+             "engine = { pluginsDir = \"plugins\"; };\n"
+             "strategies = { enabled = [\"%s\"]; configs = { %s = { %s%s%s threshold = \"high\"; }; }; };\n",
+             name, name, plugin ? "plugin = \"" : "", plugin ? plugin : "", plugin ? "\";" : "");
+    load_config(text);
+    ck_assert_int_eq(host_init(h, cfg, name), 0);
+    return host_load(h, l);
+}
+
+START_TEST(host_should_find_built_ins_by_name)
+{
+    host_t h;
+    loaded_t l;
+    ck_assert_int_eq(load("momentum", NULL, &h, &l), 0);
+    ck_assert_str_eq(l.plugin->name, "momentum");
+    ck_assert_str_eq(l.source, "built-in momentum");
+    host_unload(&l);
+}
+END_TEST
+
+START_TEST(host_should_refuse_an_unknown_built_in)
+{
+    host_t h;
+    loaded_t l;
+    ck_assert_int_eq(load("mystery", NULL, &h, &l), -ENOENT);
+    ck_assert_ptr_nonnull(strstr(se_errmsg(), "no built-in strategy 'mystery'"));
+}
+END_TEST
+
+START_TEST(host_should_load_a_good_plugin_from_the_plugins_dir)
+{
+    host_t h;
+    loaded_t l;
+    ck_assert_msg(load("ma_cross", "example_plugin.so", &h, &l) == 0, "%s", se_errmsg());
+    ck_assert_ptr_nonnull(l.dl);
+    ck_assert_str_eq(l.source, "plugins/example_plugin.so");
+    ck_assert_uint_eq(l.plugin->abi_version, STRAT_ABI_VERSION);
+    host_unload(&l);
+}
+END_TEST
+
+static const struct {
+    const char *file; /* in SE_TEST_PLUGINS, or a path of its own */
+    const char *says;
+} broken[] = {
+    { "missing.so", "No such file" },
+    { "no_entry.so", "has no entry point strat_plugin_entry()" },
+    { "wrong_abi.so", "was built for strategy ABI 2, this strategyd speaks 1" },
+};
+
+START_TEST(host_should_refuse_a_broken_plugin_with_one_clear_message)
+{
+    char file[512];
+    snprintf(file, sizeof file, "%s/%s", test_plugins, broken[_i].file);
+    if (file[0] != '/') { /* absolute, so pluginsDir does not apply */
+        char cwd[256];
+        ck_assert_ptr_nonnull(getcwd(cwd, sizeof cwd));
+        char abs[800];
+        snprintf(abs, sizeof abs, "%s/%s", cwd, file);
+        strcpy(file, abs);
+    }
+    host_t h;
+    loaded_t l;
+    ck_assert_int_lt(load("broken", file, &h, &l), 0);
+    ck_assert_msg(strstr(se_errmsg(), broken[_i].says), "'%s' lacks '%s'", se_errmsg(), broken[_i].says);
+    ck_assert_ptr_nonnull(strstr(se_errmsg(), broken[_i].file));
+    ck_assert_ptr_null(l.plugin);
+}
+END_TEST
+
+START_TEST(host_should_let_init_refuse_its_configuration)
+{
+    char file[512], cwd[256];
+    ck_assert_ptr_nonnull(getcwd(cwd, sizeof cwd));
+    snprintf(file, sizeof file, "%s%s%s/init_fails.so", test_plugins[0] == '/' ? "" : cwd,
+             test_plugins[0] == '/' ? "" : "/", test_plugins);
+    host_t h;
+    loaded_t l;
+    ck_assert_msg(load("picky", file, &h, &l) == 0, "%s", se_errmsg());
+    void *state = l.plugin->create(&h.api);
+    ck_assert_int_lt(l.plugin->init(state), 0);
+    host_unload(&l);
+}
+END_TEST
+
+START_TEST(host_should_refuse_names_that_break_ring_names_or_order_ids)
+{
+    host_t h;
+    load_config("strategies = { enabled = [\"a\"]; };\n");
+    ck_assert_int_eq(host_init(&h, cfg, "has-dash"), -EINVAL);
+    ck_assert_int_eq(host_init(&h, cfg, "has.dot"), -EINVAL);
+    ck_assert_int_eq(host_init(&h, cfg, ""), -EINVAL);
+    ck_assert_int_eq(host_init(&h, cfg, "abcdefghijklmnopqrstuvwxy"), -EINVAL); /* 25 bytes */
+    ck_assert_int_eq(host_init(&h, cfg, "abcdefghijklmnopqrstuvwx"), 0);
+}
+END_TEST
+
+START_TEST(host_config_view_should_read_the_strategy_group_and_name_bad_keys)
+{
+    host_t h;
+    loaded_t l;
+    ck_assert_int_eq(load("momentum", NULL, &h, &l), 0);
+    double d;
+    const char *s;
+    ck_assert_int_lt(h.api.config_double(h.api.ctx, "threshold", 1.0, &d), 0);
+    ck_assert_ptr_nonnull(strstr(se_errmsg(), "strategies.configs.momentum.threshold"));
+    ck_assert_ptr_nonnull(strstr(se_errmsg(), ":2: "));
+    ck_assert_int_eq(h.api.config_string(h.api.ctx, "threshold", "", &s), 0);
+    ck_assert_str_eq(s, "high");
+    ck_assert_int_eq(h.api.config_double(h.api.ctx, "absent", 2.5, &d), 0);
+    ck_assert_double_eq(d, 2.5);
+    host_unload(&l);
+}
+END_TEST
+
+START_TEST(host_should_give_order_ids_and_event_time)
+{
+    host_t h;
+    load_config("strategies = { enabled = [\"scalp\"]; };\n");
+    ck_assert_int_eq(host_init(&h, cfg, "scalp"), 0);
+    char a[STRAT_ID_MAX], b[STRAT_ID_MAX], want[STRAT_ID_MAX];
+    h.api.new_order_id(h.api.ctx, a);
+    h.api.new_order_id(h.api.ctx, b);
+    snprintf(want, sizeof want, "scalp-%lld-1", (long long)h.epoch_s);
+    ck_assert_str_eq(a, want);
+    snprintf(want, sizeof want, "scalp-%lld-2", (long long)h.epoch_s);
+    ck_assert_str_eq(b, want);
+    h.event_ns = 1732400000123456789;
+    ck_assert_int_eq(h.api.now_ns(h.api.ctx), 1732400000123456789);
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("host");
+    TCase *tc = tcase_create("host");
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_test(tc, host_should_find_built_ins_by_name);
+    tcase_add_test(tc, host_should_refuse_an_unknown_built_in);
+    tcase_add_test(tc, host_should_load_a_good_plugin_from_the_plugins_dir);
+    tcase_add_loop_test(tc, host_should_refuse_a_broken_plugin_with_one_clear_message, 0,
+                        (int)(sizeof broken / sizeof broken[0]));
+    tcase_add_test(tc, host_should_let_init_refuse_its_configuration);
+    tcase_add_test(tc, host_should_refuse_names_that_break_ring_names_or_order_ids);
+    tcase_add_test(tc, host_config_view_should_read_the_strategy_group_and_name_bad_keys);
+    tcase_add_test(tc, host_should_give_order_ids_and_event_time);
+    suite_add_tcase(s, tc);
+    SRunner *sr = srunner_create(s);
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? 1 : 0;
+}
