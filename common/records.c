@@ -78,8 +78,10 @@ int se_in_to_json(const se_in_rec_t *r, char *out, size_t size)
         put_str(&o, "fill_id", f->fill_id, SE_ID_MAX);
         put(&o, ",");
         put_str(&o, "client_order_id", f->client_order_id, SE_ID_MAX);
-        put(&o, ",");
-        put_str(&o, "order_id", f->order_id, SE_ID_MAX);
+        if (f->order_id[0]) { /* optional in the contract; an empty one would not validate */
+            put(&o, ",");
+            put_str(&o, "order_id", f->order_id, SE_ID_MAX);
+        }
         put(&o, ",");
         put_str(&o, "symbol", r->symbol, SE_SYMBOL_MAX);
         put(&o, ",\"side\":\"%s\",\"qty\":%.17g,\"price\":%.17g",
