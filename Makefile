@@ -47,9 +47,9 @@ TEST_SUPPORT_OBJ := $(TEST_SUPPORT_SRC:%.c=$(OUT)/%.o)
 # Tests that make sense under ThreadSanitizer: the in-process ring tests.
 TSAN_TESTS := $(OUT)/tests/shm/test_ring
 
-BENCH_BINS := $(OUT)/tools/bench/bench_ring
+BENCH_BINS := $(OUT)/tools/bench/bench_ring $(OUT)/tools/bench/bench_strategy
 
-.PHONY: all deps build test asan tsan valgrind bench bench-ring run clean
+.PHONY: all deps build test asan tsan valgrind bench bench-ring bench-strategy bench-pipeline run clean
 all: deps
 	@$(MAKE) --no-print-directory build
 
@@ -102,7 +102,7 @@ $(foreach d,$(PROC_DIRS),$(eval $(call proc_rules,$(d))))
 $(OUT)/tests/%: $(OUT)/tests/%.o $(TEST_SUPPORT_OBJ) $(PROC_LIBS) $(LIB)
 	$(CC) $(LDFLAGS) -o $@ $^ $(CHECK_LIBS) $(LDLIBS)
 
-$(OUT)/tools/bench/%: $(OUT)/tools/bench/%.o $(LIB)
+$(OUT)/tools/bench/%: $(OUT)/tools/bench/%.o $(PROC_LIBS) $(LIB)
 	$(CC) $(LDFLAGS) -o $@ $^ -lzmq $(LDLIBS)
 
 # Every test binary runs in its own process with check's fork mode on; the
@@ -134,12 +134,21 @@ tsan: deps
 	@TSAN_OPTIONS=halt_on_error=1 CK_TIMEOUT_MULTIPLIER=6 \
 	  tests/run.sh build/tsan $(TSAN_TESTS:$(OUT)/%=%)
 
-bench: bench-ring
+bench: bench-ring bench-strategy bench-pipeline
 
 bench-ring: deps
 	@$(MAKE) --no-print-directory build
 	@mkdir -p bench/results
 	$(OUT)/tools/bench/bench_ring --json bench/results/ring.json
+
+bench-strategy: deps
+	@$(MAKE) --no-print-directory build
+	@mkdir -p bench/results
+	$(OUT)/tools/bench/bench_strategy --json bench/results/strategy.json
+
+bench-pipeline: deps
+	@$(MAKE) --no-print-directory build
+	tools/bench/bench_pipeline.sh $(OUT)/bin
 
 # The pipeline (ingest, strategyd, riskd, execd) arrives with the next issues;
 # until then there is nothing to run, and this says so instead of pretending.
