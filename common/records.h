@@ -17,11 +17,18 @@
 /* Ring names (the part after /<prefix>.<instance>.). */
 #define SE_RING_IN            "in"
 #define SE_RING_SIGNAL_PREFIX "sig."
+#define SE_RING_ORDERS        "ord"  /* riskd -> execd, SPSC */
+#define SE_RING_EXEC          "exe"  /* execd -> riskd and strategies, broadcast */
+#define SE_RING_RISK          "risk" /* riskd -> strategies, broadcast */
 
 /* Record type numbers, stored in ring headers (record_type) and decoded by shmtool. */
 enum {
     SE_RECTYPE_IN = 1,     /* ring `in`: se_in_rec_t */
     SE_RECTYPE_SIGNAL = 2, /* rings `sig.<strategy>`: se_signal_rec_t */
+    /* 3 is the stats block (shm/stats.h) */
+    SE_RECTYPE_ORDER = 4,  /* ring `ord`: se_order_rec_t */
+    SE_RECTYPE_EXEC = 5,   /* ring `exe`: se_exec_rec_t */
+    SE_RECTYPE_RISK = 6,   /* ring `risk`: se_risk_rec_t */
 };
 
 /* The kind of an `in` record. */
@@ -115,6 +122,93 @@ typedef struct {
 #define SE_SIGNAL_RECORD_SIZE 128u
 _Static_assert(sizeof(se_signal_rec_t) == SE_SIGNAL_RECORD_SIZE - SHM_SEQ_BYTES,
                "signal record fills 128 bytes");
+
+#define SE_STRATEGY_MAX 32 /* strategy instance name: 24 bytes used, NUL-padded */
+#define SE_REASON_MAX   48
+
+/* One record of ring `ord`: an order riskd approved, for execd to send. */
+typedef struct {
+    uint8_t action;     /* se_action_t */
+    uint8_t side;       /* se_side_t */
+    uint8_t order_type; /* se_order_type_t */
+    uint8_t pad0;
+    uint32_t strategy_index;
+    int64_t ts_source_ns, ts_ingest_ns, ts_strategy_ns;
+    int64_t ts_risk_ns;       /* when riskd approved it */
+    char symbol[SE_SYMBOL_MAX];
+    char client_order_id[SE_ID_MAX];
+    char strategy[SE_STRATEGY_MAX];
+    double qty;
+    double price; /* limit price; 0 for market orders and cancels */
+    uint8_t pad[32];
+} se_order_rec_t;
+
+#define SE_ORDER_RECORD_SIZE 192u
+_Static_assert(sizeof(se_order_rec_t) == SE_ORDER_RECORD_SIZE - SHM_SEQ_BYTES, "order record fills 192 bytes");
+
+/* What execd reports about an order, on ring `exe`. */
+typedef enum {
+    SE_EXEC_ACK = 1,       /* accepted by the venue (or the simulator) */
+    SE_EXEC_REJECT = 2,    /* refused; reason says why */
+    SE_EXEC_CANCELLED = 3, /* no longer working; leaves_qty will never fill */
+    SE_EXEC_FILL = 4,      /* an execution: qty at price, fill_id unique */
+} se_exec_kind_t;
+
+typedef struct {
+    uint8_t kind;  /* se_exec_kind_t */
+    uint8_t side;  /* se_side_t of the order */
+    uint8_t order_type;
+    uint8_t pad0;
+    uint32_t strategy_index;
+    int64_t ts_ingest_ns;   /* hops of the tick that led to the order */
+    int64_t ts_risk_ns;
+    int64_t ts_exec_ns;     /* when execd dequeued the order */
+    int64_t ts_report_ns;   /* when this report was written */
+    char symbol[SE_SYMBOL_MAX];
+    char client_order_id[SE_ID_MAX];
+    char order_id[SE_ID_MAX]; /* the venue's (or simulator's) id */
+    char fill_id[SE_ID_MAX];  /* FILL only */
+    char strategy[SE_STRATEGY_MAX];
+    double qty;        /* FILL: executed quantity; ACK: order quantity */
+    double price;      /* FILL: execution price */
+    double leaves_qty; /* still working after this report */
+    char reason[SE_REASON_MAX];
+    uint8_t pad[72];
+} se_exec_rec_t;
+
+#define SE_EXEC_RECORD_SIZE 384u
+_Static_assert(sizeof(se_exec_rec_t) == SE_EXEC_RECORD_SIZE - SHM_SEQ_BYTES, "exec record fills 384 bytes");
+
+/* What riskd tells the strategies, on ring `risk`. */
+typedef enum {
+    SE_RISK_REJECT = 1,   /* a signal failed a check: rule names it */
+    SE_RISK_POSITION = 2, /* a strategy's position and PnL in one symbol changed */
+    SE_RISK_STATE = 3,    /* the trading state changed (state field) */
+    SE_RISK_SNAPSHOT = 4, /* a strategy's position in one symbol, sent on start-up or request */
+} se_risk_kind_t;
+
+typedef enum { SE_TRADING_ACTIVE = 0, SE_TRADING_REDUCING = 1, SE_TRADING_HALTED = 2 } se_trading_state_t;
+
+typedef struct {
+    uint8_t kind;   /* se_risk_kind_t */
+    uint8_t state;  /* se_trading_state_t after this record */
+    uint8_t side;   /* REJECT: the signal's side */
+    uint8_t pad0;
+    uint32_t strategy_index;
+    int64_t ts_ns;
+    char strategy[SE_STRATEGY_MAX];
+    char symbol[SE_SYMBOL_MAX];
+    char client_order_id[SE_ID_MAX]; /* REJECT: the refused order */
+    char rule[SE_REASON_MAX];        /* REJECT: which check; STATE: why */
+    double qty;          /* REJECT: the order's; POSITION/SNAPSHOT: signed position */
+    double avg_price;
+    double realized_pnl;
+    double unrealized_pnl;
+    uint8_t pad[56];
+} se_risk_rec_t;
+
+#define SE_RISK_RECORD_SIZE 256u
+_Static_assert(sizeof(se_risk_rec_t) == SE_RISK_RECORD_SIZE - SHM_SEQ_BYTES, "risk record fills 256 bytes");
 
 /* Writes r as one line of JSON (no newline) in the external contract's format:
  * a quote as Redis market data, a fill or position as their NATS messages.
