@@ -58,9 +58,16 @@ static int open_stats(runner_t *r, const shm_settings_t *set)
     r->errors = stats_metric(s, STATS_COUNTER, "strategy_errors_total", labels);
     r->strategy_latency = stats_metric(s, STATS_HISTOGRAM, "strategy_latency_microseconds", labels);
     r->md_latency = stats_metric(s, STATS_HISTOGRAM, "market_data_latency_microseconds", labels);
-    r->lapped = stats_metric(s, STATS_COUNTER, "ring_lapped_total", "ring=\"in\"");
-    r->lost = stats_metric(s, STATS_COUNTER, "ring_dropped_records_total", "ring=\"in\"");
+    static const char *const rings[INPUT_COUNT] = { SE_RING_IN, SE_RING_EXEC, SE_RING_RISK };
+    for (int i = 0; i < INPUT_COUNT; i++) {
+        char ring[32];
+        snprintf(ring, sizeof ring, "ring=\"%s\"", rings[i]);
+        r->inputs[i].lapped = stats_metric(s, STATS_COUNTER, "ring_lapped_total", ring);
+        r->inputs[i].lost = stats_metric(s, STATS_COUNTER, "ring_dropped_records_total", ring);
+    }
     char l2[STATS_LABELS_MAX];
+    snprintf(l2, sizeof l2, "strategy=\"%.24s\"", r->host.name);
+    r->rejected = stats_metric(s, STATS_COUNTER, "strategy_orders_rejected_total", l2);
     snprintf(l2, sizeof l2, "strategy=\"%.24s\",reason=\"observation\"", r->host.name);
     r->dropped_observation = stats_metric(s, STATS_COUNTER, "strategy_signals_dropped_total", l2);
     snprintf(l2, sizeof l2, "strategy=\"%.24s\",reason=\"ring_full\"", r->host.name);
@@ -85,11 +92,40 @@ static int open_rings(runner_t *r, const cfg_t *cfg, const shm_settings_t *set)
     shm_ring_spec_t sig = { SHM_KIND_SPSC, SE_SIGNAL_RECORD_SIZE, (uint32_t)cap, SE_RECTYPE_SIGNAL };
     if ((rc = shm_writer_open(&r->sig, name, &sig, &set->perm)) < 0)
         return rc;
-    if ((rc = shm_settings_ring_name(set, SE_RING_IN, name, sizeof name)) < 0)
-        return rc;
+    static const char *const rings[INPUT_COUNT] = { SE_RING_IN, SE_RING_EXEC, SE_RING_RISK };
+    for (int i = 0; i < INPUT_COUNT; i++)
+        if ((rc = shm_settings_ring_name(set, rings[i], r->inputs[i].segment, SHM_NAME_MAX)) < 0)
+            return rc;
     snprintf(reader, sizeof reader, "strategyd.%.24s", r->host.name);
     /* Any capacity: ingest chooses it. A strategy waits for ingest to come up. */
-    return shm_reader_open(&r->in, name, NULL, reader, SHM_START_HEAD, -1);
+    input_t *in = &r->inputs[INPUT_IN];
+    if ((rc = shm_reader_open(&in->r, in->segment, NULL, reader, SHM_START_HEAD, -1)) < 0)
+        return rc;
+    in->attached = true;
+    return 0;
+}
+
+/* exe and risk are written by execd and riskd, which may start later, restart,
+ * or not run at all (a strategy under test): one look, no waiting. */
+static void attach_optional(runner_t *r)
+{
+    static const uint32_t types[INPUT_COUNT] = { SE_RECTYPE_IN, SE_RECTYPE_EXEC, SE_RECTYPE_RISK };
+    static const uint32_t sizes[INPUT_COUNT] = { SE_IN_RECORD_SIZE, SE_EXEC_RECORD_SIZE, SE_RISK_RECORD_SIZE };
+    char reader[SHM_READER_NAME_MAX];
+    snprintf(reader, sizeof reader, "strategyd.%.24s", r->host.name);
+    for (int i = INPUT_EXE; i < INPUT_COUNT; i++) {
+        input_t *in = &r->inputs[i];
+        if (in->attached || shm_reader_open(&in->r, in->segment, NULL, reader, SHM_START_HEAD, 0) < 0)
+            continue;
+        if (in->r.seg.hdr->record_type != types[i] || in->r.seg.record_size != sizes[i]) {
+            log_error("ring has the wrong record type; not reading it", LOG_STR("ring", in->segment),
+                      LOG_UINT("record_type", in->r.seg.hdr->record_type));
+            shm_reader_close(&in->r);
+            continue;
+        }
+        in->attached = true;
+        log_info("attached", LOG_STR("strategy", r->host.name), LOG_STR("ring", in->segment));
+    }
 }
 
 static bool own_order(const runner_t *r, const char *client_order_id)
@@ -104,18 +140,79 @@ static int64_t event_time(const se_in_rec_t *rec)
     return rec->ts_source_ns ? rec->ts_source_ns : rec->ts_ingest_ns;
 }
 
+/* FNV-1a: fill ids are short; this is only to remember them compactly. */
+static uint64_t hash_id(const char *id)
+{
+    uint64_t h = 0xcbf29ce484222325ull;
+    for (size_t i = 0; i < SE_ID_MAX && id[i]; i++)
+        h = (h ^ (unsigned char)id[i]) * 0x100000001b3ull;
+    return h;
+}
+
+/* True the first time fill_id is seen (among the last RUNNER_FILL_MEMORY):
+ * a fill may reach us on `in` (live) and on `exe`, or twice from a feed. */
+static bool first_sighting(runner_t *r, const char *fill_id)
+{
+    uint64_t h = hash_id(fill_id);
+    for (int i = 0; i < RUNNER_FILL_MEMORY; i++)
+        if (r->fill_memory[i] == h)
+            return false;
+    r->fill_memory[r->fill_memory_next++ % RUNNER_FILL_MEMORY] = h;
+    return true;
+}
+
+static void deliver_fill(runner_t *r, const char *fill_id, const char *client_order_id, const char *symbol,
+                         int side, double qty, double price, int64_t ts)
+{
+    if (!own_order(r, client_order_id) || !first_sighting(r, fill_id))
+        return;
+    strat_fill_t fill = { fill_id, client_order_id, symbol, side == SE_SIDE_SELL ? STRAT_SELL : STRAT_BUY,
+                          qty, price, ts };
+    stats_add(r->fills, 1);
+    r->host.event_ns = ts;
+    if (r->strat.plugin->on_fill(r->state, &fill) < 0)
+        stats_add(r->errors, 1);
+}
+
 static void on_fill(runner_t *r, const se_in_rec_t *rec)
 {
     const se_fill_t *f = &rec->u.fill;
-    if (!own_order(r, f->client_order_id))
+    deliver_fill(r, f->fill_id, f->client_order_id, rec->symbol, f->side, f->qty, f->price,
+                 event_time(rec));
+}
+
+static void order_gone(runner_t *r, const char *client_order_id, const char *symbol, int status,
+                       double open_qty, const char *reason)
+{
+    const strat_plugin_t *p = r->strat.plugin;
+    if (!own_order(r, client_order_id))
         return;
-    strat_fill_t fill = { f->fill_id, f->client_order_id, rec->symbol,
-                          f->side == SE_SIDE_SELL ? STRAT_SELL : STRAT_BUY, f->qty, f->price,
-                          rec->ts_source_ns };
-    stats_add(r->fills, 1);
-    r->host.event_ns = event_time(rec);
-    if (r->strat.plugin->on_fill(r->state, &fill) < 0)
+    if (status == STRAT_ORDER_REJECTED)
+        stats_add(r->rejected, 1);
+    strat_order_update_t u = { client_order_id, symbol, status, open_qty, reason };
+    if (p->on_order_update && p->on_order_update(r->state, &u) < 0)
         stats_add(r->errors, 1);
+}
+
+static void handle_exec(runner_t *r, se_exec_rec_t *e)
+{
+    e->symbol[SE_SYMBOL_MAX - 1] = e->client_order_id[SE_ID_MAX - 1] = '\0';
+    e->fill_id[SE_ID_MAX - 1] = e->reason[SE_REASON_MAX - 1] = '\0';
+    if (e->kind == SE_EXEC_FILL)
+        deliver_fill(r, e->fill_id, e->client_order_id, e->symbol, e->side, e->qty, e->price,
+                     e->ts_report_ns);
+    else if (e->kind == SE_EXEC_REJECT)
+        order_gone(r, e->client_order_id, e->symbol, STRAT_ORDER_REJECTED, e->qty, e->reason);
+    else if (e->kind == SE_EXEC_CANCELLED)
+        order_gone(r, e->client_order_id, e->symbol, STRAT_ORDER_CANCELLED, e->leaves_qty, e->reason);
+}
+
+static void handle_risk(runner_t *r, se_risk_rec_t *k)
+{
+    k->symbol[SE_SYMBOL_MAX - 1] = k->client_order_id[SE_ID_MAX - 1] = k->rule[SE_REASON_MAX - 1] = '\0';
+    k->strategy[SE_STRATEGY_MAX - 1] = '\0';
+    if (k->kind == SE_RISK_REJECT)
+        order_gone(r, k->client_order_id, k->symbol, STRAT_ORDER_REJECTED, k->qty, k->rule);
 }
 
 /* A position rebuilt from fills, average cost. */
@@ -136,49 +233,76 @@ static void apply_fill(recovered_t *p, double signed_qty, double price)
         p->avg_price = 0;
 }
 
+typedef struct {
+    recovered_t pos[64];
+    int npos;
+    uint64_t fills;
+} recovery_t;
+
+static void recover_one(runner_t *r, recovery_t *rc, const char *fill_id, const char *coid,
+                        const char *symbol, int side, double qty, double price)
+{
+    if (!own_order(r, coid) || !(qty > 0) || !(price > 0) || !first_sighting(r, fill_id))
+        return;
+    int i = 0;
+    while (i < rc->npos && strcmp(rc->pos[i].symbol, symbol) != 0)
+        i++;
+    if (i == rc->npos) {
+        if (rc->npos == (int)(sizeof rc->pos / sizeof rc->pos[0])) {
+            log_warn("too many symbols to recover; the rest start flat", LOG_STR("strategy", r->host.name),
+                     LOG_STR("symbol", symbol));
+            return;
+        }
+        memset(&rc->pos[i], 0, sizeof rc->pos[i]);
+        memcpy(rc->pos[rc->npos++].symbol, symbol, SE_SYMBOL_MAX);
+    }
+    apply_fill(&rc->pos[i], side == SE_SIDE_SELL ? -qty : qty, price);
+    rc->fills++;
+}
+
+/* Where a ring's retained history starts, for a reader attached at its head. */
+static uint64_t history_start(const shm_reader_t *rd)
+{
+    return rd->pos > rd->seg.capacity ? rd->pos - rd->seg.capacity : 0;
+}
+
 /* A restarted strategy must neither forget nor double a position: its fills
- * still in `in` from before this process started are summed per symbol and
- * handed over through on_position_update, before the strategy starts and
- * before it sees any tick. */
+ * still in `in` (live) and `exe` (simulation) from before this process
+ * started are summed per symbol and handed over through on_position_update,
+ * before the strategy starts and before it sees any tick. Their fill ids are
+ * remembered, so a fill seen again later is not applied twice. */
 static void recover_positions(runner_t *r)
 {
-    enum { MAX_RECOVERED = 64 };
-    recovered_t pos[MAX_RECOVERED];
-    int npos = 0;
-    uint64_t head = r->in.pos, cap = r->in.seg.capacity, fills = 0;
+    recovery_t rc = { .npos = 0 };
+    const shm_reader_t *in = &r->inputs[INPUT_IN].r;
     se_in_rec_t rec;
-    for (uint64_t at = head > cap ? head - cap : 0; at < head; at++) {
-        if (shm_peek(&r->in.seg, at, &rec) != SHM_OK || rec.kind != SE_IN_FILL)
+    for (uint64_t at = history_start(in); at < in->pos; at++) {
+        if (shm_peek(&in->seg, at, &rec) != SHM_OK || rec.kind != SE_IN_FILL)
             continue;
-        rec.symbol[SE_SYMBOL_MAX - 1] = rec.u.fill.client_order_id[SE_ID_MAX - 1] = '\0';
-        const se_fill_t *f = &rec.u.fill;
-        if (!own_order(r, f->client_order_id) || !(f->qty > 0) || !(f->price > 0))
-            continue;
-        int i = 0;
-        while (i < npos && strcmp(pos[i].symbol, rec.symbol) != 0)
-            i++;
-        if (i == npos) {
-            if (npos == MAX_RECOVERED) {
-                log_warn("too many symbols to recover; the rest start flat",
-                         LOG_STR("strategy", r->host.name), LOG_STR("symbol", rec.symbol));
-                continue;
-            }
-            memset(&pos[npos], 0, sizeof pos[npos]);
-            memcpy(pos[npos++].symbol, rec.symbol, SE_SYMBOL_MAX);
-        }
-        apply_fill(&pos[i], f->side == SE_SIDE_SELL ? -f->qty : f->qty, f->price);
-        fills++;
+        se_fill_t *f = &rec.u.fill;
+        rec.symbol[SE_SYMBOL_MAX - 1] = f->client_order_id[SE_ID_MAX - 1] = f->fill_id[SE_ID_MAX - 1] = '\0';
+        recover_one(r, &rc, f->fill_id, f->client_order_id, rec.symbol, f->side, f->qty, f->price);
     }
-    for (int i = 0; i < npos; i++) {
-        strat_position_t p = { pos[i].symbol, pos[i].qty, pos[i].avg_price, clock_real_ns() };
+    if (r->inputs[INPUT_EXE].attached) {
+        const shm_reader_t *exe = &r->inputs[INPUT_EXE].r;
+        se_exec_rec_t e;
+        for (uint64_t at = history_start(exe); at < exe->pos; at++) {
+            if (shm_peek(&exe->seg, at, &e) != SHM_OK || e.kind != SE_EXEC_FILL)
+                continue;
+            e.symbol[SE_SYMBOL_MAX - 1] = e.client_order_id[SE_ID_MAX - 1] = e.fill_id[SE_ID_MAX - 1] = '\0';
+            recover_one(r, &rc, e.fill_id, e.client_order_id, e.symbol, e.side, e.qty, e.price);
+        }
+    }
+    for (int i = 0; i < rc.npos; i++) {
+        strat_position_t p = { rc.pos[i].symbol, rc.pos[i].qty, rc.pos[i].avg_price, clock_real_ns() };
         if (r->strat.plugin->on_position_update(r->state, &p) < 0)
             stats_add(r->errors, 1);
-        log_info("position recovered from ring in", LOG_STR("strategy", r->host.name),
-                 LOG_STR("symbol", p.symbol), LOG_F64("qty", p.qty), LOG_F64("avg_price", p.avg_price));
+        log_info("position recovered", LOG_STR("strategy", r->host.name), LOG_STR("symbol", p.symbol),
+                 LOG_F64("qty", p.qty), LOG_F64("avg_price", p.avg_price));
     }
-    if (fills)
-        log_info("recovery done", LOG_STR("strategy", r->host.name), LOG_UINT("fills", fills),
-                 LOG_INT("symbols", npos));
+    if (rc.fills)
+        log_info("recovery done", LOG_STR("strategy", r->host.name), LOG_UINT("fills", rc.fills),
+                 LOG_INT("symbols", rc.npos));
 }
 
 int runner_open(runner_t *r, const cfg_t *cfg, const shm_settings_t *set, const char *name)
@@ -198,6 +322,7 @@ int runner_open(runner_t *r, const cfg_t *cfg, const shm_settings_t *set, const 
                       "before this one)", name, r->strat.source);
     if ((rc = open_stats(r, set)) < 0 || (rc = open_rings(r, cfg, set)) < 0)
         return rc;
+    attach_optional(r);
     recover_positions(r);
     if (p->start(r->state) < 0)
         return se_err(-EINVAL, "strategy %s (%s): start failed", name, r->strat.source);
@@ -306,35 +431,77 @@ void runner_handle(runner_t *r, const se_in_rec_t *rec)
         emit(r, rec, &r->out[i], now);
 }
 
-int runner_run(runner_t *r, const volatile sig_atomic_t *stop)
+/* Reads up to max records of one ring. Returns how many, or SE_ERETIRED when
+ * the ring was replaced. */
+static int drain(runner_t *r, input_id_t id, int max)
 {
-    shm_reader_t *rings[] = { &r->in };
-    se_in_rec_t rec;
-    while (!*stop) {
-        shm_status_t st = shm_reader_read(&r->in, &rec);
-        if (st == SHM_OK) {
-            rec.symbol[SE_SYMBOL_MAX - 1] = '\0'; /* never trust the segment */
-            runner_handle(r, &rec);
-            continue;
-        }
+    input_t *in = &r->inputs[id];
+    union {
+        se_in_rec_t in;
+        se_exec_rec_t exe;
+        se_risk_rec_t risk;
+    } rec;
+    int n = 0;
+    while (n < max) {
+        shm_status_t st = shm_reader_read(&in->r, &rec);
+        if (st == SHM_EMPTY)
+            break;
         if (st == SHM_LAPPED) {
-            stats_add(r->lapped, 1);
-            stats_add(r->lost, r->in.drops - r->lost_counted);
-            r->lost_counted = r->in.drops;
+            stats_add(in->lapped, 1);
+            stats_add(in->lost, in->r.drops - in->lost_counted);
+            in->lost_counted = in->r.drops;
             continue;
         }
         if (st == SHM_RETIRED) {
-            log_error("ring in was replaced; restart to attach to the new one",
-                      LOG_STR("strategy", r->host.name));
-            return se_err(SE_ERETIRED, "ring in was retired");
+            if (id == INPUT_IN)
+                return SE_ERETIRED;
+            shm_reader_close(&in->r); /* its writer restarted with a new ring: attach again */
+            in->attached = false;
+            break;
         }
+        n++;
+        if (id == INPUT_IN) {
+            rec.in.symbol[SE_SYMBOL_MAX - 1] = '\0'; /* never trust the segment */
+            runner_handle(r, &rec.in);
+        } else if (id == INPUT_EXE) {
+            handle_exec(r, &rec.exe);
+        } else {
+            handle_risk(r, &rec.risk);
+        }
+    }
+    return n;
+}
+
+int runner_run(runner_t *r, const volatile sig_atomic_t *stop)
+{
+    while (!*stop) {
+        int busy = 0;
+        for (int i = 0; i < INPUT_COUNT; i++) {
+            if (!r->inputs[i].attached)
+                continue;
+            int n = drain(r, (input_id_t)i, 256);
+            if (n == SE_ERETIRED) {
+                log_error("ring in was replaced; restart to attach to the new one",
+                          LOG_STR("strategy", r->host.name));
+                return se_err(SE_ERETIRED, "ring in was retired");
+            }
+            busy += n;
+        }
+        if (busy)
+            continue;
         int64_t now = clock_mono_ns();
         if (now >= r->next_heartbeat_ns) {
             shm_writer_heartbeat(&r->sig);
             shm_writer_heartbeat(&r->stats.w);
+            attach_optional(r);
             r->next_heartbeat_ns = now + 1000000000;
         }
-        shm_wait(rings, 1, r->spin_ns, 1000000000);
+        shm_reader_t *rings[INPUT_COUNT];
+        int n = 0;
+        for (int i = 0; i < INPUT_COUNT; i++)
+            if (r->inputs[i].attached)
+                rings[n++] = &r->inputs[i].r;
+        shm_wait(rings, n, r->spin_ns, 1000000000);
     }
     return 0;
 }
@@ -346,8 +513,9 @@ void runner_close(runner_t *r)
         r->strat.plugin->destroy(r->state);
     }
     r->state = NULL;
-    if (r->in.slot)
-        shm_reader_close(&r->in);
+    for (int i = 0; i < INPUT_COUNT; i++)
+        if (r->inputs[i].attached)
+            shm_reader_close(&r->inputs[i].r);
     shm_writer_close(&r->sig, false);
     if (r->stats.slots)
         stats_close(&r->stats, false);

@@ -1,7 +1,9 @@
-/* runner.h -- one strategy instance at work: reads ring `in`, hands ticks,
- * fills and positions to the strategy, writes its signals to ring
- * sig.<name> (or, in observation mode, counts and drops them), and keeps the
- * process's stats block. strategyd's main is a thin shell around it. */
+/* runner.h -- one strategy instance at work: reads ring `in` (ticks; fills
+ * and positions in live mode) and, once they exist, `exe` (execution reports)
+ * and `risk` (rejections, positions), hands each event to the strategy, writes
+ * its signals to ring sig.<name> (or, in observation mode, counts and drops
+ * them), and keeps the process's stats block. strategyd's main is a thin
+ * shell around it. */
 #ifndef STRATEGYD_RUNNER_H
 #define STRATEGYD_RUNNER_H
 
@@ -18,6 +20,18 @@
 #define RUNNER_MAX_SIGNALS 16 /* per callback: the host buffer handed to on_market_data */
 #define RUNNER_DEFAULT_SIGNAL_CAPACITY 4096
 
+/* One ring the runner reads. */
+typedef enum { INPUT_IN, INPUT_EXE, INPUT_RISK, INPUT_COUNT } input_id_t;
+typedef struct {
+    shm_reader_t r;
+    bool attached;
+    char segment[SHM_NAME_MAX];
+    stats_metric_t *lapped, *lost;
+    uint64_t lost_counted;   /* r.drops already added to `lost` */
+} input_t;
+
+#define RUNNER_FILL_MEMORY 1024 /* recent fill ids, so a fill seen twice is applied once */
+
 typedef struct {
     host_t host;
     loaded_t strat;
@@ -25,27 +39,31 @@ typedef struct {
     bool observe;              /* observation mode: count signals, write none */
     uint32_t index;            /* position in strategies.enabled */
     int64_t spin_ns;
-    shm_reader_t in;
+    input_t inputs[INPUT_COUNT];
     shm_writer_t sig;
     stats_t stats;
     stats_metric_t *ticks, *fills, *signals, *errors, *dropped_observation, *dropped_full,
-        *lapped, *lost, *strategy_latency, *md_latency;
-    uint64_t lost_counted;     /* in.drops already added to `lost` */
+        *rejected, *strategy_latency, *md_latency;
+    uint64_t fill_memory[RUNNER_FILL_MEMORY]; /* hashes of recent fill ids */
+    unsigned fill_memory_next;
     int64_t next_heartbeat_ns, next_full_log_ns;
     strat_signal_t out[RUNNER_MAX_SIGNALS];
 } runner_t;
 
 /* Sets up instance `name` (which must be in strategies.enabled): loads the
- * strategy, runs its create and init, attaches to `in` at its head, creates
- * sig.<name>, hands it the positions rebuilt from its fills still in `in`
- * (recovery after a restart) through on_position_update, and starts it. Returns 0 or a negative code; se_errmsg() is the
- * one line to print. */
+ * strategy, runs its create and init, attaches to `in` at its head (waiting
+ * for ingest), creates sig.<name>, hands the strategy the positions rebuilt
+ * from its fills still in `in` and `exe` (recovery after a restart) through
+ * on_position_update, and starts it. Returns 0 or a negative code; se_errmsg()
+ * is the one line to print. */
 int runner_open(runner_t *r, const cfg_t *cfg, const shm_settings_t *set, const char *name);
 
 /* Processes one record of `in` (exposed for tests). */
 void runner_handle(runner_t *r, const se_in_rec_t *rec);
 
-/* Reads `in` until *stop; sleeps on the ring when idle. Returns 0. */
+/* Reads its rings until *stop; sleeps on all of them when idle, and keeps
+ * trying to attach to `exe` and `risk` until they exist. Returns 0, or
+ * SE_ERETIRED when ring `in` was replaced (restart to follow it). */
 int runner_run(runner_t *r, const volatile sig_atomic_t *stop);
 
 /* Stops and destroys the strategy and detaches from rings and stats. */
