@@ -45,8 +45,7 @@ typedef struct {
 } mm_symbol_t;
 
 typedef struct {
-    const strat_host_t *host;
-    bool initialised, running;
+    builtin__base_t base; /* first: host, life cycle, common counters */
 
     /* configuration */
     double spread, order_size, max_inventory, inventory_skew, tick_size;
@@ -56,20 +55,13 @@ typedef struct {
     symbol_book_t book;
     mm_symbol_t *syms; /* per book slot */
 
-    /* metrics */
-    double ticks, signals, quotes, cancels, blocked, fills, order_updates, errors;
+    /* metrics besides the common ones */
+    double quotes, cancels, blocked;
 } mm_t;
 
 static void *mm_create(const strat_host_t *host)
 {
-    mm_t *m;
-
-    if (builtin__check_host(host) < 0)
-        return NULL;
-    m = calloc(1, sizeof *m);
-    if (m != NULL)
-        m->host = host;
-    return m;
+    return builtin__create(host, sizeof(mm_t));
 }
 
 static void free_tables(mm_t *m)
@@ -77,13 +69,13 @@ static void free_tables(mm_t *m)
     symbol_book_fini(&m->book);
     free(m->syms);
     m->syms = NULL;
-    m->initialised = false;
+    m->base.initialised = false;
 }
 
 static int mm_init(void *state)
 {
     mm_t *m = state;
-    const strat_host_t *h = m->host;
+    const strat_host_t *h = m->base.host;
     int64_t refresh_ms;
     int rc;
 
@@ -110,7 +102,7 @@ static int mm_init(void *state)
         builtin__log(h, STRAT_LOG_ERROR, "out of memory for %d symbols", m->max_symbols);
         return -ENOMEM;
     }
-    m->initialised = true;
+    m->base.initialised = true;
     builtin__log(h, STRAT_LOG_INFO, "spread=%g order_size=%g max_inventory=%g inventory_skew=%g "
                  "refresh_ms=%lld tick_size=%g max_symbols=%d", m->spread, m->order_size, m->max_inventory,
                  m->inventory_skew, (long long)refresh_ms, m->tick_size, m->max_symbols);
@@ -162,8 +154,7 @@ static int refresh_side(mm_t *m, int slot, int side, double price, strat_signal_
     bool over = worst > m->max_inventory + SYMBOL_BOOK_EPS;
     bool room = worst + m->order_size <= m->max_inventory + SYMBOL_BOOK_EPS;
     bool priced = price > 0;
-    int n = 0, rc;
-    strat_signal_t *sig;
+    int n = 0;
 
     if (qt->live) {
         bool same = fabs(qt->price - price) < m->tick_size / 2;
@@ -185,23 +176,12 @@ static int refresh_side(mm_t *m, int slot, int side, double price, strat_signal_
     if (n >= max_out)
         return n;
 
-    sig = &out[n];
-    memset(sig, 0, sizeof *sig);
-    m->host->new_order_id(m->host->ctx, sig->client_order_id);
-    rc = symbol_book_track(&m->book, slot, sig->client_order_id, side == BID ? STRAT_BUY : STRAT_SELL,
-                           m->order_size);
-    if (rc < 0) {
-        /* The order table is full of unconfirmed cancels: try again next refresh. */
-        m->errors++;
+    /* A failure means the order table is full of unconfirmed cancels (counted
+     * as an error): try again next refresh. */
+    if (builtin__new_order(&m->base, &m->book, slot, side == BID ? STRAT_BUY : STRAT_SELL, STRAT_LIMIT,
+                           m->order_size, price, &out[n]) < 0)
         return n;
-    }
-    sig->action = STRAT_NEW;
-    sig->side = side == BID ? STRAT_BUY : STRAT_SELL;
-    sig->type = STRAT_LIMIT;
-    sig->qty = m->order_size;
-    sig->price = price;
-    memcpy(sig->symbol, s->symbol, sizeof sig->symbol);
-    memcpy(qt->id, sig->client_order_id, sizeof qt->id);
+    memcpy(qt->id, out[n].client_order_id, sizeof qt->id);
     qt->price = price;
     qt->live = true;
     qt->stale = false;
@@ -219,21 +199,14 @@ static int mm_on_market_data(void *state, const strat_tick_t *tick, strat_signal
     int slot, n = 0;
     bool first;
 
-    if (!m->running)
+    if (!m->base.running)
         return 0;
-    m->ticks++;
-    if (!(tick->price > 0) || !isfinite(tick->price)) {
-        m->errors++;
-        return -EINVAL;
-    }
-    slot = symbol_book_slot(&m->book, tick->symbol);
-    if (slot < 0) {
-        m->errors++;
+    slot = builtin__tick_slot(&m->base, &m->book, tick);
+    if (slot < 0)
         return slot;
-    }
     sym = &m->syms[slot];
     s = &m->book.slots[slot];
-    now = m->host->now_ns(m->host->ctx);
+    now = m->base.host->now_ns(m->base.host->ctx);
     first = !sym->seen;
     if (!first && now - sym->last_quote_ns < m->refresh_ns)
         return 0;
@@ -253,7 +226,7 @@ static int mm_on_market_data(void *state, const strat_tick_t *tick, strat_signal
      * price change is quoted at once. */
     if (n > 0 || first)
         sym->last_quote_ns = now;
-    m->signals += n;
+    m->base.signals += n;
     return n;
 }
 
@@ -275,17 +248,10 @@ static void forget_quote(mm_t *m, int slot, const char *id)
 static int mm_on_fill(void *state, const strat_fill_t *fill)
 {
     mm_t *m = state;
-    int slot, rc;
+    int slot = builtin__fill(&m->base, &m->book, fill);
 
-    if (!m->initialised)
-        return -EINVAL;
-    m->fills++;
-    slot = symbol_book_slot(&m->book, fill->symbol);
-    rc = slot < 0 ? slot : symbol_book_fill(&m->book, slot, fill);
-    if (rc < 0) {
-        m->errors++;
-        return rc;
-    }
+    if (slot < 0)
+        return slot;
     forget_quote(m, slot, fill->client_order_id);
     return 0;
 }
@@ -295,9 +261,9 @@ static int mm_on_order_update(void *state, const strat_order_update_t *u)
     mm_t *m = state;
     int slot;
 
-    if (!m->initialised)
+    if (!m->base.initialised)
         return -EINVAL;
-    m->order_updates++;
+    m->base.order_updates++;
     slot = symbol_book_close(&m->book, u->client_order_id);
     if (slot >= 0)
         forget_quote(m, slot, u->client_order_id);
@@ -307,75 +273,38 @@ static int mm_on_order_update(void *state, const strat_order_update_t *u)
 static int mm_on_position_update(void *state, const strat_position_t *p)
 {
     mm_t *m = state;
-    int slot;
+    int slot, rc = builtin__seed(&m->base, &m->book, p, &slot);
 
-    if (!m->initialised)
-        return -EINVAL;
-    slot = symbol_book_slot(&m->book, p->symbol);
-    if (slot < 0) {
-        m->errors++;
-        return slot;
-    }
-    if (symbol_book_seed(&m->book, slot, p->qty))
-        builtin__log(m->host, STRAT_LOG_INFO, "%s: starting from the engine's position %g", p->symbol, p->qty);
-    return 0;
-}
-
-static int mm_start(void *state)
-{
-    mm_t *m = state;
-
-    if (!m->initialised)
-        return -EINVAL;
-    m->running = true;
-    return 0;
-}
-
-/* Stopping sends nothing (the ABI gives stop no signal buffer): the resting
- * quotes stay with the venue until the host or riskd cancels them. */
-static int mm_stop(void *state)
-{
-    ((mm_t *)state)->running = false;
-    return 0;
-}
-
-static int mm_is_running(void *state)
-{
-    return ((mm_t *)state)->running;
+    if (rc > 0)
+        builtin__log(m->base.host, STRAT_LOG_INFO, "%s: starting from the engine's position %g", p->symbol,
+                     p->qty);
+    return rc < 0 ? rc : 0;
 }
 
 static int mm_metrics(void *state, strat_metric_t *out, int max_out)
 {
     mm_t *m = state;
     const strat_metric_t all[] = {
-        { "signals_total", m->signals },
+        { "signals_total", m->base.signals },
         { "quotes_total", m->quotes },
         { "cancels_total", m->cancels },
         { "quotes_blocked_total", m->blocked },
-        { "ticks_total", m->ticks },
-        { "fills_total", m->fills },
-        { "order_updates_total", m->order_updates },
-        { "errors_total", m->errors },
+        { "ticks_total", m->base.ticks },
+        { "fills_total", m->base.fills },
+        { "order_updates_total", m->base.order_updates },
+        { "errors_total", m->base.errors },
         { "symbols", m->book.n_slots },
         { "open_orders", m->book.n_orders },
     };
-    int n = (int)(sizeof all / sizeof all[0]);
 
-    if (max_out < n)
-        n = max_out < 0 ? 0 : max_out;
-    if (n > 0)
-        memcpy(out, all, (size_t)n * sizeof all[0]);
-    return n;
+    return builtin__metrics_out(all, (int)(sizeof all / sizeof all[0]), out, max_out);
 }
 
 static void mm_destroy(void *state)
 {
-    mm_t *m = state;
-
-    if (m == NULL)
-        return;
-    free_tables(m);
-    free(m);
+    if (state != NULL)
+        free_tables(state);
+    free(state);
 }
 
 const strat_plugin_t builtin__market_making = {
@@ -388,9 +317,11 @@ const strat_plugin_t builtin__market_making = {
     .on_fill = mm_on_fill,
     .on_position_update = mm_on_position_update,
     .on_order_update = mm_on_order_update,
-    .start = mm_start,
-    .stop = mm_stop,
-    .is_running = mm_is_running,
+    .start = builtin__start,
+    /* Stopping sends nothing (the ABI gives stop no signal buffer): the resting
+     * quotes stay with the venue until the host or riskd cancels them. */
+    .stop = builtin__stop,
+    .is_running = builtin__is_running,
     .metrics = mm_metrics,
     .destroy = mm_destroy,
 };

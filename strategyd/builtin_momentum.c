@@ -12,13 +12,12 @@
  * Keys: lookback_period (20), threshold (0.002), max_position (10),
  * order_size (0: no cap), max_symbols (64). */
 #include "strategyd/builtins.h"
+#include "strategyd/price_window.h"
 #include "strategyd/symbol_book.h"
 
 #include <errno.h>
 #include <math.h>
-#include <stdbool.h>
 #include <stdlib.h>
-#include <string.h>
 
 /* Open orders the book can track, per symbol of capacity (the pool is shared;
  * many are needed only with a small order_size cap and slow fills). When it is
@@ -26,8 +25,7 @@
 #define ORDERS_PER_SYMBOL 16
 
 typedef struct {
-    const strat_host_t *host;
-    bool initialised, running;
+    builtin__base_t base; /* first: host, life cycle, common counters */
 
     /* configuration */
     int lookback;        /* lookback_period, ticks */
@@ -37,45 +35,32 @@ typedef struct {
     int max_symbols;
 
     symbol_book_t book;
-    /* Per slot: the last lookback+1 prices, a ring. */
-    double *prices;      /* [slot * (lookback + 1) + i] */
-    int *count, *head;   /* prices seen (up to lookback+1), next index to write */
-    double *target;      /* the position the strategy wants: -max, 0 or +max */
+    price_window_t window; /* per slot: the last lookback+1 prices */
+    double *target;        /* per slot: the position the strategy wants: -max, 0 or +max */
 
-    /* metrics */
-    double ticks, signals, fills, order_updates, target_changes, errors;
+    /* metrics besides the common ones */
+    double target_changes;
 } momentum_t;
 
 static void *momentum_create(const strat_host_t *host)
 {
-    momentum_t *m;
-
-    if (builtin__check_host(host) < 0)
-        return NULL;
-    m = calloc(1, sizeof *m);
-    if (m != NULL)
-        m->host = host;
-    return m;
+    return builtin__create(host, sizeof(momentum_t));
 }
 
 static void free_tables(momentum_t *m)
 {
     symbol_book_fini(&m->book);
-    free(m->prices);
-    free(m->count);
-    free(m->head);
+    price_window_fini(&m->window);
     free(m->target);
-    m->prices = m->target = NULL;
-    m->count = m->head = NULL;
-    m->initialised = false;
+    m->target = NULL;
+    m->base.initialised = false;
 }
 
 static int momentum_init(void *state)
 {
     momentum_t *m = state;
-    const strat_host_t *h = m->host;
+    const strat_host_t *h = m->base.host;
     int64_t lookback;
-    size_t n;
     int rc;
 
     free_tables(m);
@@ -87,19 +72,15 @@ static int momentum_init(void *state)
         return rc;
     m->lookback = (int)lookback;
 
-    n = (size_t)m->max_symbols;
-    rc = symbol_book_init(&m->book, m->max_symbols, m->max_symbols * ORDERS_PER_SYMBOL);
-    m->prices = calloc(n * (size_t)(m->lookback + 1), sizeof *m->prices);
-    m->count = calloc(n, sizeof *m->count);
-    m->head = calloc(n, sizeof *m->head);
-    m->target = calloc(n, sizeof *m->target);
-    if (rc < 0 || !m->prices || !m->count || !m->head || !m->target) {
+    if (symbol_book_init(&m->book, m->max_symbols, m->max_symbols * ORDERS_PER_SYMBOL) < 0 ||
+        price_window_init(&m->window, m->max_symbols, m->lookback + 1) < 0 ||
+        (m->target = calloc((size_t)m->max_symbols, sizeof *m->target)) == NULL) {
         free_tables(m);
         builtin__log(h, STRAT_LOG_ERROR, "out of memory for %d symbols of %d prices", m->max_symbols,
                      m->lookback + 1);
         return -ENOMEM;
     }
-    m->initialised = true;
+    m->base.initialised = true;
     builtin__log(h, STRAT_LOG_INFO, "lookback_period=%d threshold=%g max_position=%g order_size=%g max_symbols=%d",
                  m->lookback, m->threshold, m->max_position, m->order_size, m->max_symbols);
     return 0;
@@ -108,37 +89,22 @@ static int momentum_init(void *state)
 static int momentum_on_market_data(void *state, const strat_tick_t *tick, strat_signal_t *out, int max_out)
 {
     momentum_t *m = state;
-    const int w = m->lookback + 1;
     symbol_slot_t *s;
-    double *ring, p_old, mom, delta, qty;
-    int slot, side;
-    strat_signal_t *sig;
+    double mom, delta, qty;
+    int slot, side, rc;
 
-    if (!m->running)
+    if (!m->base.running)
         return 0;
-    m->ticks++;
-    if (!(tick->price > 0) || !isfinite(tick->price)) {
-        m->errors++;
-        return -EINVAL;
-    }
-    slot = symbol_book_slot(&m->book, tick->symbol);
-    if (slot < 0) {
-        m->errors++;
+    slot = builtin__tick_slot(&m->base, &m->book, tick);
+    if (slot < 0)
         return slot;
-    }
 
-    ring = &m->prices[(size_t)slot * (size_t)w];
-    ring[m->head[slot]] = tick->price;
-    m->head[slot] = (m->head[slot] + 1) % w;
-    if (m->count[slot] < w)
-        m->count[slot]++;
-    if (m->count[slot] < w)
+    price_window_push(&m->window, slot, tick->price);
+    if (!price_window_full(&m->window, slot))
         return 0;
-
-    /* The ring is full, so the oldest price (the next one to be overwritten)
-     * is exactly lookback ticks before this one. */
-    p_old = ring[m->head[slot]];
-    mom = tick->price / p_old - 1;
+    /* The window holds lookback+1 prices: its oldest is exactly lookback
+     * ticks before this one. */
+    mom = tick->price / price_window_oldest(&m->window, slot) - 1;
     if (mom > m->threshold && m->target[slot] != m->max_position) {
         m->target[slot] = m->max_position;
         m->target_changes++;
@@ -156,48 +122,28 @@ static int momentum_on_market_data(void *state, const strat_tick_t *tick, strat_
     if (m->order_size > 0 && qty > m->order_size)
         qty = m->order_size;
 
-    sig = &out[0];
-    memset(sig, 0, sizeof *sig);
-    m->host->new_order_id(m->host->ctx, sig->client_order_id);
-    {
-        int rc = symbol_book_track(&m->book, slot, sig->client_order_id, side, qty);
-        if (rc < 0) {
-            m->errors++;
-            return rc;
-        }
-    }
-    sig->action = STRAT_NEW;
-    sig->side = side;
-    sig->type = STRAT_MARKET;
-    sig->qty = qty;
-    sig->price = 0;
-    memcpy(sig->symbol, s->symbol, sizeof sig->symbol);
-    m->signals++;
+    rc = builtin__new_order(&m->base, &m->book, slot, side, STRAT_MARKET, qty, 0, &out[0]);
+    if (rc < 0)
+        return rc;
+    m->base.signals++;
     return 1;
 }
 
 static int momentum_on_fill(void *state, const strat_fill_t *fill)
 {
     momentum_t *m = state;
-    int slot, rc;
+    int slot = builtin__fill(&m->base, &m->book, fill);
 
-    if (!m->initialised)
-        return -EINVAL;
-    m->fills++;
-    slot = symbol_book_slot(&m->book, fill->symbol);
-    rc = slot < 0 ? slot : symbol_book_fill(&m->book, slot, fill);
-    if (rc < 0)
-        m->errors++;
-    return rc;
+    return slot < 0 ? slot : 0;
 }
 
 static int momentum_on_order_update(void *state, const strat_order_update_t *u)
 {
     momentum_t *m = state;
 
-    if (!m->initialised)
+    if (!m->base.initialised)
         return -EINVAL;
-    m->order_updates++;
+    m->base.order_updates++;
     /* Not one of ours (or already closed): nothing to do, and not an error. */
     (void)symbol_book_close(&m->book, u->client_order_id);
     return 0;
@@ -206,22 +152,16 @@ static int momentum_on_order_update(void *state, const strat_order_update_t *u)
 static int momentum_on_position_update(void *state, const strat_position_t *p)
 {
     momentum_t *m = state;
-    int slot;
+    int slot, rc = builtin__seed(&m->base, &m->book, p, &slot);
 
-    if (!m->initialised)
-        return -EINVAL;
-    slot = symbol_book_slot(&m->book, p->symbol);
-    if (slot < 0) {
-        m->errors++;
-        return slot;
-    }
-    if (symbol_book_seed(&m->book, slot, p->qty)) {
+    if (rc > 0) {
         /* A restart: hold what the engine holds until the next signal says
          * otherwise, rather than flattening it at the first full window. */
         m->target[slot] = p->qty;
-        builtin__log(m->host, STRAT_LOG_INFO, "%s: starting from the engine's position %g", p->symbol, p->qty);
+        builtin__log(m->base.host, STRAT_LOG_INFO, "%s: starting from the engine's position %g", p->symbol,
+                     p->qty);
     }
-    return 0;
+    return rc < 0 ? rc : 0;
 }
 
 /* Starting (again) empties the price windows: momentum is measured only over
@@ -230,57 +170,33 @@ static int momentum_start(void *state)
 {
     momentum_t *m = state;
 
-    if (!m->initialised)
-        return -EINVAL;
-    if (!m->running) {
-        memset(m->count, 0, (size_t)m->max_symbols * sizeof *m->count);
-        memset(m->head, 0, (size_t)m->max_symbols * sizeof *m->head);
-    }
-    m->running = true;
-    return 0;
-}
-
-static int momentum_stop(void *state)
-{
-    ((momentum_t *)state)->running = false;
-    return 0;
-}
-
-static int momentum_is_running(void *state)
-{
-    return ((momentum_t *)state)->running;
+    if (m->base.initialised && !m->base.running)
+        price_window_clear(&m->window);
+    return builtin__start(state);
 }
 
 static int momentum_metrics(void *state, strat_metric_t *out, int max_out)
 {
     momentum_t *m = state;
     const strat_metric_t all[] = {
-        { "signals_total", m->signals },
-        { "ticks_total", m->ticks },
-        { "fills_total", m->fills },
-        { "order_updates_total", m->order_updates },
+        { "signals_total", m->base.signals },
+        { "ticks_total", m->base.ticks },
+        { "fills_total", m->base.fills },
+        { "order_updates_total", m->base.order_updates },
         { "target_changes_total", m->target_changes },
-        { "errors_total", m->errors },
+        { "errors_total", m->base.errors },
         { "symbols", m->book.n_slots },
         { "open_orders", m->book.n_orders },
     };
-    int n = (int)(sizeof all / sizeof all[0]);
 
-    if (max_out < n)
-        n = max_out < 0 ? 0 : max_out;
-    if (n > 0)
-        memcpy(out, all, (size_t)n * sizeof all[0]);
-    return n;
+    return builtin__metrics_out(all, (int)(sizeof all / sizeof all[0]), out, max_out);
 }
 
 static void momentum_destroy(void *state)
 {
-    momentum_t *m = state;
-
-    if (m == NULL)
-        return;
-    free_tables(m);
-    free(m);
+    if (state != NULL)
+        free_tables(state);
+    free(state);
 }
 
 const strat_plugin_t builtin__momentum = {
@@ -294,8 +210,8 @@ const strat_plugin_t builtin__momentum = {
     .on_position_update = momentum_on_position_update,
     .on_order_update = momentum_on_order_update,
     .start = momentum_start,
-    .stop = momentum_stop,
-    .is_running = momentum_is_running,
+    .stop = builtin__stop,
+    .is_running = builtin__is_running,
     .metrics = momentum_metrics,
     .destroy = momentum_destroy,
 };

@@ -17,13 +17,13 @@
  * entry_ticks (5), entry_threshold (0.001), order_size (1), cooldown_ms (1000),
  * max_symbols (64). */
 #include "strategyd/builtins.h"
+#include "strategyd/price_window.h"
 #include "strategyd/symbol_book.h"
 
 #include <errno.h>
 #include <math.h>
 #include <stdbool.h>
 #include <stdlib.h>
-#include <string.h>
 
 /* An entry and an exit, with room for a rejected one not yet confirmed. */
 #define ORDERS_PER_SYMBOL 8
@@ -41,8 +41,7 @@ typedef struct {
 typedef enum { EXIT_NONE, EXIT_PROFIT, EXIT_STOP, EXIT_TIME } exit_reason_t;
 
 typedef struct {
-    const strat_host_t *host;
-    bool initialised, running;
+    builtin__base_t base; /* first: host, life cycle, common counters */
 
     /* configuration */
     double profit_target, stop_loss, entry_threshold, order_size;
@@ -51,46 +50,33 @@ typedef struct {
     int max_symbols;
 
     symbol_book_t book;
-    scalp_symbol_t *syms; /* per book slot */
-    double *prices;       /* per slot, the last entry_ticks+1 prices, a ring */
-    int *count, *head;
+    scalp_symbol_t *syms;  /* per book slot */
+    price_window_t window; /* per slot: the last entry_ticks+1 prices */
 
-    /* metrics */
-    double ticks, signals, entries, exits_profit, exits_stop, exits_time, fills, order_updates, errors;
+    /* metrics besides the common ones */
+    double entries, exits_profit, exits_stop, exits_time;
 } scalp_t;
 
 static void *scalp_create(const strat_host_t *host)
 {
-    scalp_t *m;
-
-    if (builtin__check_host(host) < 0)
-        return NULL;
-    m = calloc(1, sizeof *m);
-    if (m != NULL)
-        m->host = host;
-    return m;
+    return builtin__create(host, sizeof(scalp_t));
 }
 
 static void free_tables(scalp_t *m)
 {
     symbol_book_fini(&m->book);
+    price_window_fini(&m->window);
     free(m->syms);
-    free(m->prices);
-    free(m->count);
-    free(m->head);
     m->syms = NULL;
-    m->prices = NULL;
-    m->count = m->head = NULL;
-    m->initialised = false;
+    m->base.initialised = false;
 }
 
 static int scalp_init(void *state)
 {
     scalp_t *m = state;
-    const strat_host_t *h = m->host;
+    const strat_host_t *h = m->base.host;
     double hold_s;
     int64_t entry_ticks, cooldown_ms;
-    size_t n;
     int rc;
 
     free_tables(m);
@@ -107,18 +93,14 @@ static int scalp_init(void *state)
     m->max_hold_ns = (int64_t)llround(hold_s * 1e9);
     m->cooldown_ns = cooldown_ms * 1000000;
 
-    n = (size_t)m->max_symbols;
-    rc = symbol_book_init(&m->book, m->max_symbols, m->max_symbols * ORDERS_PER_SYMBOL);
-    m->syms = calloc(n, sizeof *m->syms);
-    m->prices = calloc(n * (size_t)(m->entry_ticks + 1), sizeof *m->prices);
-    m->count = calloc(n, sizeof *m->count);
-    m->head = calloc(n, sizeof *m->head);
-    if (rc < 0 || !m->syms || !m->prices || !m->count || !m->head) {
+    if (symbol_book_init(&m->book, m->max_symbols, m->max_symbols * ORDERS_PER_SYMBOL) < 0 ||
+        price_window_init(&m->window, m->max_symbols, m->entry_ticks + 1) < 0 ||
+        (m->syms = calloc((size_t)m->max_symbols, sizeof *m->syms)) == NULL) {
         free_tables(m);
         builtin__log(h, STRAT_LOG_ERROR, "out of memory for %d symbols", m->max_symbols);
         return -ENOMEM;
     }
-    m->initialised = true;
+    m->base.initialised = true;
     builtin__log(h, STRAT_LOG_INFO, "profit_target=%g stop_loss=%g max_hold_time_seconds=%g entry_ticks=%d "
                  "entry_threshold=%g order_size=%g cooldown_ms=%lld max_symbols=%d", m->profit_target,
                  m->stop_loss, hold_s, m->entry_ticks, m->entry_threshold, m->order_size,
@@ -160,56 +142,34 @@ static exit_reason_t exit_due(const scalp_t *m, const symbol_slot_t *s, const sc
  * the book's negative code (nothing to send). */
 static int send(scalp_t *m, int slot, int side, double qty, strat_signal_t *out)
 {
-    int rc;
+    int rc = builtin__new_order(&m->base, &m->book, slot, side, STRAT_MARKET, qty, 0, out);
 
-    memset(out, 0, sizeof *out);
-    m->host->new_order_id(m->host->ctx, out->client_order_id);
-    rc = symbol_book_track(&m->book, slot, out->client_order_id, side, qty);
-    if (rc < 0) {
-        m->errors++;
+    if (rc < 0)
         return rc;
-    }
-    out->action = STRAT_NEW;
-    out->side = side;
-    out->type = STRAT_MARKET;
-    out->qty = qty;
-    memcpy(out->symbol, m->book.slots[slot].symbol, sizeof out->symbol);
-    m->signals++;
+    m->base.signals++;
     return 1;
 }
 
 static int scalp_on_market_data(void *state, const strat_tick_t *tick, strat_signal_t *out, int max_out)
 {
     scalp_t *m = state;
-    const int w = m->entry_ticks + 1;
     symbol_slot_t *s;
     scalp_symbol_t *sym;
-    double *ring, p = tick->price, p0;
+    double p = tick->price, p0;
     int64_t now;
     int slot;
 
-    if (!m->running)
+    if (!m->base.running)
         return 0;
-    m->ticks++;
-    if (!(p > 0) || !isfinite(p)) {
-        m->errors++;
-        return -EINVAL;
-    }
-    slot = symbol_book_slot(&m->book, tick->symbol);
-    if (slot < 0) {
-        m->errors++;
+    slot = builtin__tick_slot(&m->base, &m->book, tick);
+    if (slot < 0)
         return slot;
-    }
     s = &m->book.slots[slot];
     sym = &m->syms[slot];
-    ring = &m->prices[(size_t)slot * (size_t)w];
-    ring[m->head[slot]] = p;
-    m->head[slot] = (m->head[slot] + 1) % w;
-    if (m->count[slot] < w)
-        m->count[slot]++;
+    price_window_push(&m->window, slot, p);
     if (max_out < 1)
         return 0;
-    now = m->host->now_ns(m->host->ctx);
+    now = m->base.host->now_ns(m->base.host->ctx);
 
     if (!symbol_book_flat(s)) {
         /* In a position: one exit at a time; the exit side's pending is it. */
@@ -235,9 +195,9 @@ static int scalp_on_market_data(void *state, const strat_tick_t *tick, strat_sig
     }
 
     /* Flat: enter only with nothing in flight, out of cooldown, on a full window. */
-    if (!symbol_book_idle(s) || now < sym->cooldown_until || m->count[slot] < w)
+    if (!symbol_book_idle(s) || now < sym->cooldown_until || !price_window_full(&m->window, slot))
         return 0;
-    p0 = ring[m->head[slot]]; /* the oldest: entry_ticks ticks before this one */
+    p0 = price_window_oldest(&m->window, slot); /* entry_ticks ticks before this one */
     if (at_or_above(p, p0 * (1 + m->entry_threshold)) || at_or_below(p, p0 * (1 - m->entry_threshold))) {
         int rc = send(m, slot, p > p0 ? STRAT_BUY : STRAT_SELL, m->order_size, out);
         if (rc > 0)
@@ -256,12 +216,12 @@ static int scalp_on_fill(void *state, const strat_fill_t *fill)
     int64_t now;
     int slot, rc;
 
-    if (!m->initialised)
+    if (!m->base.initialised)
         return -EINVAL;
-    m->fills++;
+    m->base.fills++;
     slot = symbol_book_slot(&m->book, fill->symbol);
     if (slot < 0) {
-        m->errors++;
+        m->base.errors++;
         return slot;
     }
     s = &m->book.slots[slot];
@@ -269,11 +229,11 @@ static int scalp_on_fill(void *state, const strat_fill_t *fill)
     before = s->position;
     rc = symbol_book_fill(&m->book, slot, fill);
     if (rc < 0) {
-        m->errors++;
+        m->base.errors++;
         return rc;
     }
     after = s->position;
-    now = m->host->now_ns(m->host->ctx);
+    now = m->base.host->now_ns(m->base.host->ctx);
 
     if (symbol_book_flat(s)) {
         /* The exit is complete: the cooldown runs from this fill. */
@@ -293,9 +253,9 @@ static int scalp_on_order_update(void *state, const strat_order_update_t *u)
 {
     scalp_t *m = state;
 
-    if (!m->initialised)
+    if (!m->base.initialised)
         return -EINVAL;
-    m->order_updates++;
+    m->base.order_updates++;
     /* A rejected exit leaves the position open with nothing pending, so the
      * next tick decides again; a rejected entry just frees the symbol. */
     (void)symbol_book_close(&m->book, u->client_order_id);
@@ -305,24 +265,17 @@ static int scalp_on_order_update(void *state, const strat_order_update_t *u)
 static int scalp_on_position_update(void *state, const strat_position_t *p)
 {
     scalp_t *m = state;
-    int slot;
+    int slot, rc = builtin__seed(&m->base, &m->book, p, &slot);
 
-    if (!m->initialised)
-        return -EINVAL;
-    slot = symbol_book_slot(&m->book, p->symbol);
-    if (slot < 0) {
-        m->errors++;
-        return slot;
-    }
-    if (symbol_book_seed(&m->book, slot, p->qty)) {
+    if (rc > 0) {
         /* Adopted after a restart: the hold time counts from now. */
         m->syms[slot].entry_price = p->avg_price;
-        m->syms[slot].entry_ns = m->host->now_ns(m->host->ctx);
+        m->syms[slot].entry_ns = m->base.host->now_ns(m->base.host->ctx);
         if (!symbol_book_flat(&m->book.slots[slot]))
-            builtin__log(m->host, STRAT_LOG_INFO, "%s: starting from the engine's position %g at %g",
+            builtin__log(m->base.host, STRAT_LOG_INFO, "%s: starting from the engine's position %g at %g",
                          p->symbol, p->qty, p->avg_price);
     }
-    return 0;
+    return rc < 0 ? rc : 0;
 }
 
 /* Starting (again) empties the price windows, so an entry never compares
@@ -331,59 +284,35 @@ static int scalp_start(void *state)
 {
     scalp_t *m = state;
 
-    if (!m->initialised)
-        return -EINVAL;
-    if (!m->running) {
-        memset(m->count, 0, (size_t)m->max_symbols * sizeof *m->count);
-        memset(m->head, 0, (size_t)m->max_symbols * sizeof *m->head);
-    }
-    m->running = true;
-    return 0;
-}
-
-static int scalp_stop(void *state)
-{
-    ((scalp_t *)state)->running = false;
-    return 0;
-}
-
-static int scalp_is_running(void *state)
-{
-    return ((scalp_t *)state)->running;
+    if (m->base.initialised && !m->base.running)
+        price_window_clear(&m->window);
+    return builtin__start(state);
 }
 
 static int scalp_metrics(void *state, strat_metric_t *out, int max_out)
 {
     scalp_t *m = state;
     const strat_metric_t all[] = {
-        { "signals_total", m->signals },
+        { "signals_total", m->base.signals },
         { "entries_total", m->entries },
         { "exits_profit_total", m->exits_profit },
         { "exits_stop_total", m->exits_stop },
         { "exits_time_total", m->exits_time },
-        { "ticks_total", m->ticks },
-        { "fills_total", m->fills },
-        { "order_updates_total", m->order_updates },
-        { "errors_total", m->errors },
+        { "ticks_total", m->base.ticks },
+        { "fills_total", m->base.fills },
+        { "order_updates_total", m->base.order_updates },
+        { "errors_total", m->base.errors },
         { "symbols", m->book.n_slots },
     };
-    int n = (int)(sizeof all / sizeof all[0]);
 
-    if (max_out < n)
-        n = max_out < 0 ? 0 : max_out;
-    if (n > 0)
-        memcpy(out, all, (size_t)n * sizeof all[0]);
-    return n;
+    return builtin__metrics_out(all, (int)(sizeof all / sizeof all[0]), out, max_out);
 }
 
 static void scalp_destroy(void *state)
 {
-    scalp_t *m = state;
-
-    if (m == NULL)
-        return;
-    free_tables(m);
-    free(m);
+    if (state != NULL)
+        free_tables(state);
+    free(state);
 }
 
 const strat_plugin_t builtin__scalping = {
@@ -397,8 +326,8 @@ const strat_plugin_t builtin__scalping = {
     .on_position_update = scalp_on_position_update,
     .on_order_update = scalp_on_order_update,
     .start = scalp_start,
-    .stop = scalp_stop,
-    .is_running = scalp_is_running,
+    .stop = builtin__stop,
+    .is_running = builtin__is_running,
     .metrics = scalp_metrics,
     .destroy = scalp_destroy,
 };

@@ -1,5 +1,6 @@
-/* builtins.c -- the table of strategies compiled into strategyd, and the cold
- * helpers they share (host checks, logging, validated config reads). */
+/* builtins.c -- the table of strategies compiled into strategyd, and the
+ * helpers they share: cold ones (host checks, logging, validated config reads)
+ * and the parts of their callbacks that are the same in all of them. */
 #include "strategyd/builtins.h"
 
 #include <errno.h>
@@ -8,6 +9,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static const strat_plugin_t *const table[] = {
@@ -108,4 +110,95 @@ int builtin__cfg_max_symbols(const strat_host_t *host, int *out)
     if (rc == 0)
         *out = (int)v;
     return rc;
+}
+
+void *builtin__create(const strat_host_t *host, size_t size)
+{
+    builtin__base_t *b;
+
+    if (builtin__check_host(host) < 0)
+        return NULL;
+    b = calloc(1, size);
+    if (b != NULL)
+        b->host = host;
+    return b;
+}
+
+int builtin__start(void *state)
+{
+    builtin__base_t *b = state;
+
+    if (!b->initialised)
+        return -EINVAL;
+    b->running = true;
+    return 0;
+}
+
+int builtin__stop(void *state)
+{
+    ((builtin__base_t *)state)->running = false;
+    return 0;
+}
+
+int builtin__is_running(void *state)
+{
+    return ((builtin__base_t *)state)->running;
+}
+
+int builtin__metrics_out(const strat_metric_t *all, int n, strat_metric_t *out, int max_out)
+{
+    if (max_out < n)
+        n = max_out < 0 ? 0 : max_out;
+    if (n > 0)
+        memcpy(out, all, (size_t)n * sizeof all[0]);
+    return n;
+}
+
+int builtin__fill(builtin__base_t *b, symbol_book_t *book, const strat_fill_t *fill)
+{
+    int slot, rc;
+
+    if (!b->initialised)
+        return -EINVAL;
+    b->fills++;
+    slot = symbol_book_slot(book, fill->symbol);
+    rc = slot < 0 ? slot : symbol_book_fill(book, slot, fill);
+    if (rc < 0) {
+        b->errors++;
+        return rc;
+    }
+    return slot;
+}
+
+int builtin__seed(builtin__base_t *b, symbol_book_t *book, const strat_position_t *p, int *slot)
+{
+    if (!b->initialised)
+        return -EINVAL;
+    *slot = symbol_book_slot(book, p->symbol);
+    if (*slot < 0) {
+        b->errors++;
+        return *slot;
+    }
+    return symbol_book_seed(book, *slot, p->qty);
+}
+
+int builtin__new_order(builtin__base_t *b, symbol_book_t *book, int slot, int side, int type, double qty,
+                       double price, strat_signal_t *out)
+{
+    int rc;
+
+    memset(out, 0, sizeof *out);
+    b->host->new_order_id(b->host->ctx, out->client_order_id);
+    rc = symbol_book_track(book, slot, out->client_order_id, side, qty);
+    if (rc < 0) {
+        b->errors++;
+        return rc;
+    }
+    out->action = STRAT_NEW;
+    out->side = side;
+    out->type = type;
+    out->qty = qty;
+    out->price = price;
+    memcpy(out->symbol, book->slots[slot].symbol, sizeof out->symbol);
+    return 0;
 }

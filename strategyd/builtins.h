@@ -4,9 +4,14 @@
 #ifndef STRATEGYD_BUILTINS_H
 #define STRATEGYD_BUILTINS_H
 
+#include <errno.h>
+#include <math.h>
+#include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "plugins/include/strategy.h"
+#include "strategyd/symbol_book.h"
 
 /* Returns the built-in strategy called name ("momentum", "market_making",
  * "scalping"), or NULL for any other name (and for NULL). The description is
@@ -50,5 +55,74 @@ int builtin__cfg_int(const strat_host_t *host, const char *key, int64_t def,
  * a built-in's per-symbol tables. Same contract as builtin__cfg_int. */
 #define BUILTIN_MAX_SYMBOLS 64
 int builtin__cfg_max_symbols(const strat_host_t *host, int *out);
+
+/* The first member of every built-in's state, so that the shared callbacks
+ * below can take the ABI's void *state: the host, the life cycle, and the
+ * counters every built-in reports among its metrics. */
+typedef struct {
+    const strat_host_t *host;
+    bool initialised; /* init succeeded: the strategy's tables exist */
+    bool running;     /* between start and stop */
+    double ticks, signals, fills, order_updates, errors;
+} builtin__base_t;
+
+/* create for a built-in whose state is size bytes beginning with a
+ * builtin__base_t: checks host (builtin__check_host) and returns the state
+ * zeroed but for base.host, or NULL (bad host, no memory). The strategy's
+ * destroy frees it with free(). */
+void *builtin__create(const strat_host_t *host, size_t size);
+
+/* The ABI's start, stop and is_running for a state beginning with a
+ * builtin__base_t. start returns -EINVAL before a successful init, else 0
+ * (starting twice is harmless); stop always returns 0 and sends nothing (the
+ * ABI gives it no signal buffer); is_running returns 1 between start and stop. */
+int builtin__start(void *state);
+int builtin__stop(void *state);
+int builtin__is_running(void *state);
+
+/* The ABI's metrics once a built-in has listed its n metrics in all: copies
+ * the first min(n, max_out) of them to out (none if max_out <= 0, so out
+ * may then be NULL) and returns how many. */
+int builtin__metrics_out(const strat_metric_t *all, int n, strat_metric_t *out, int max_out);
+
+/* on_fill's common part: -EINVAL before init; else counts the fill and
+ * applies it to its symbol's slot in book (symbol_book_slot, then
+ * symbol_book_fill). Returns that slot, or the negative code of either,
+ * counted in b->errors. */
+int builtin__fill(builtin__base_t *b, symbol_book_t *book, const strat_fill_t *fill);
+
+/* on_position_update's common part: -EINVAL before init; else finds p's slot
+ * in book (a failure is counted in b->errors and returned) and offers it p's
+ * quantity (symbol_book_seed). Returns 1 if the position was adopted, with
+ * its slot in *slot, 0 if it was ignored, or the negative code. */
+int builtin__seed(builtin__base_t *b, symbol_book_t *book, const strat_position_t *p, int *slot);
+
+/* Writes a NEW order for qty on slot into out, with a fresh client_order_id
+ * from the host, and tracks it in book (symbol_book_track). Returns 0, or the
+ * book's negative code, counted in b->errors: the order is then not tracked
+ * and out must not be sent. price is for LIMIT orders (0 for MARKET). Counts
+ * no signal: each strategy counts what it sends. Called on the hot path; no
+ * allocation, no logging. */
+int builtin__new_order(builtin__base_t *b, symbol_book_t *book, int slot, int side, int type, double qty,
+                       double price, strat_signal_t *out);
+
+/* on_market_data's common start, for a running strategy: counts the tick,
+ * checks its price (> 0 and finite) and finds its symbol's slot in book.
+ * Returns the slot, or -EINVAL (bad price) or symbol_book_slot's negative
+ * code, counted in b->errors. */
+static inline int builtin__tick_slot(builtin__base_t *b, symbol_book_t *book, const strat_tick_t *tick)
+{
+    int slot;
+
+    b->ticks++;
+    if (!(tick->price > 0) || !isfinite(tick->price)) {
+        b->errors++;
+        return -EINVAL;
+    }
+    slot = symbol_book_slot(book, tick->symbol);
+    if (slot < 0)
+        b->errors++;
+    return slot;
+}
 
 #endif
