@@ -9,6 +9,7 @@ PACKAGES=(
   libconfig-dev         # common/config
   libjsmn-dev           # ingest: JSON tokenizer of the validator
   check                 # unit tests
+  valgrind              # make valgrind
   libzmq3-dev           # bench: ZeroMQ baseline of bench-ring
 )
 
