@@ -35,9 +35,9 @@ SHMTOOL_SRC := $(wildcard shm/shmtool*.c)
 
 # Each process directory: main.c is the program, everything else its library
 # (which its tests link against too).
-PROC_DIRS := $(foreach d,ingest strategyd,$(if $(wildcard $(d)/main.c),$(d)))
+PROC_DIRS := $(foreach d,ingest strategyd riskd execd,$(if $(filter-out $(d)/main.c,$(wildcard $(d)/*.c)),$(d)))
 PROC_LIBS := $(foreach d,$(PROC_DIRS),$(OUT)/$(d)/lib$(d).a)
-PROGRAMS  := $(OUT)/bin/shmtool $(foreach d,$(PROC_DIRS),$(OUT)/bin/$(d))
+PROGRAMS  := $(OUT)/bin/shmtool $(foreach d,$(PROC_DIRS),$(if $(wildcard $(d)/main.c),$(OUT)/bin/$(d)))
 PLUGINS   := $(patsubst plugins/c/%.c,plugins/%.so,$(wildcard plugins/c/*.c))
 
 TEST_SRC  := $(wildcard tests/*/test_*.c)

@@ -1,0 +1,196 @@
+/* runner.c -- see runner.h. */
+#include "execd/runner.h"
+
+#include <stdint.h>
+#include <string.h>
+#include <time.h>
+
+#include "common/clock.h"
+#include "common/err.h"
+#include "common/log.h"
+
+int execd_open(execd_t *x, const cfg_t *cfg, const shm_settings_t *set)
+{
+    memset(x, 0, sizeof *x);
+    x->spin_ns = set->idle_spin_ns;
+    const char *mode;
+    double slippage_bps;
+    int64_t latency_us, max_orders, cap;
+    int rc;
+    if ((rc = cfg_get_string(cfg, "engine.mode", "simulation", &mode)) < 0 ||
+        (rc = cfg_get_double_range(cfg, "execution.sim.slippageBps", 1.0, 0, 9999, &slippage_bps)) < 0 ||
+        (rc = cfg_get_int_range(cfg, "execution.sim.latencyUs", 100, 0, 10000000, &latency_us)) < 0 ||
+        (rc = cfg_get_int_range(cfg, "execution.sim.maxOrders", 65536, 16, 1 << 22, &max_orders)) < 0 ||
+        (rc = cfg_get_int_range(cfg, "execution.exeRingCapacity", EXECD_DEFAULT_EXE_CAPACITY, 1024,
+                                SHM_CAPACITY_MAX, &cap)) < 0)
+        return rc;
+    if (strcmp(mode, "live") == 0)
+        return cfg_value_error(cfg, "engine.mode", "live execution (gRPC) is not built yet; "
+                               "use \"simulation\" or \"observation\"");
+    if (cap & (cap - 1))
+        return cfg_value_error(cfg, "execution.exeRingCapacity", "%lld is not a power of two", (long long)cap);
+    if ((rc = sim_init(&x->sim, slippage_bps, latency_us * 1000, (int)max_orders)) < 0)
+        return se_err(rc, "execd: cannot set up the simulator for %lld orders", (long long)max_orders);
+    char name[SHM_NAME_MAX];
+    if ((rc = shm_settings_ring_name(set, SE_RING_EXEC, name, sizeof name)) < 0 ||
+        (rc = shm_settings_ring_name(set, SE_RING_ORDERS, x->ord_name, sizeof x->ord_name)) < 0 ||
+        (rc = shm_settings_ring_name(set, SE_RING_IN, x->in_name, sizeof x->in_name)) < 0)
+        return rc;
+    shm_ring_spec_t spec = { SHM_KIND_BROADCAST, SE_EXEC_RECORD_SIZE, (uint32_t)cap, SE_RECTYPE_EXEC };
+    if ((rc = shm_writer_open(&x->exe, name, &spec, &set->perm)) < 0)
+        return rc;
+    if ((rc = stats_open(&x->stats, set, "execd")) < 0)
+        return rc;
+    stats_t *s = &x->stats;
+    x->submitted = stats_metric(s, STATS_COUNTER, "orders_submitted_total", NULL);
+    x->cancels = stats_metric(s, STATS_COUNTER, "order_cancels_submitted_total", NULL);
+    x->acks = stats_metric(s, STATS_COUNTER, "execution_reports_total", "kind=\"ack\"");
+    x->rejects = stats_metric(s, STATS_COUNTER, "execution_reports_total", "kind=\"reject\"");
+    x->cancelled = stats_metric(s, STATS_COUNTER, "execution_reports_total", "kind=\"cancelled\"");
+    x->fills = stats_metric(s, STATS_COUNTER, "execution_reports_total", "kind=\"fill\"");
+    x->order_latency = stats_metric(s, STATS_HISTOGRAM, "order_latency_microseconds", NULL);
+    x->tick_to_order = stats_metric(s, STATS_HISTOGRAM, "tick_to_order_microseconds", NULL);
+    x->lapped_in = stats_metric(s, STATS_COUNTER, "ring_lapped_total", "ring=\"in\"");
+    return 0;
+}
+
+/* Every report goes to `exe`, a broadcast ring: the writer never waits. */
+static void publish(void *ctx, const se_exec_rec_t *report)
+{
+    execd_t *x = ctx;
+    switch (report->kind) {
+    case SE_EXEC_ACK: stats_add(x->acks, 1); break;
+    case SE_EXEC_REJECT: stats_add(x->rejects, 1); break;
+    case SE_EXEC_CANCELLED: stats_add(x->cancelled, 1); break;
+    case SE_EXEC_FILL: stats_add(x->fills, 1); break;
+    }
+    /* The time from taking the order off `ord` to the answer. */
+    if (report->kind != SE_EXEC_CANCELLED && report->ts_exec_ns)
+        stats_observe_ns(x->order_latency, report->ts_report_ns - report->ts_exec_ns);
+    shm_writer_write(&x->exe, report);
+}
+
+static void attach(execd_t *x)
+{
+    if (!x->have_ord && shm_reader_open(&x->ord, x->ord_name, NULL, "execd", SHM_START_HEAD, 0) == 0) {
+        if (x->ord.seg.hdr->record_type == SE_RECTYPE_ORDER && x->ord.seg.record_size == SE_ORDER_RECORD_SIZE) {
+            x->have_ord = true;
+            log_info("attached", LOG_STR("ring", x->ord_name));
+        } else {
+            log_error("ring ord has the wrong record type; not reading it", LOG_STR("ring", x->ord_name));
+            shm_reader_close(&x->ord);
+        }
+    }
+    if (!x->have_in && shm_reader_open(&x->in, x->in_name, NULL, "execd", SHM_START_HEAD, 0) == 0) {
+        if (x->in.seg.hdr->record_type == SE_RECTYPE_IN && x->in.seg.record_size == SE_IN_RECORD_SIZE) {
+            x->have_in = true;
+            log_info("attached", LOG_STR("ring", x->in_name));
+        } else {
+            log_error("ring in has the wrong record type; not reading it", LOG_STR("ring", x->in_name));
+            shm_reader_close(&x->in);
+        }
+    }
+}
+
+/* A ring whose writer replaced it: let go, and attach to the new one later. */
+static void detach_if_retired(shm_reader_t *rd, bool *have, shm_status_t st)
+{
+    if (st == SHM_RETIRED) {
+        shm_reader_close(rd);
+        *have = false;
+    }
+}
+
+static int drain(execd_t *x)
+{
+    int n = 0;
+    if (x->have_in) {
+        se_in_rec_t q;
+        shm_status_t st;
+        while (n < 256 && (st = shm_reader_read(&x->in, &q)) != SHM_EMPTY) {
+            if (st == SHM_LAPPED) {
+                stats_add(x->lapped_in, 1);
+                continue;
+            }
+            detach_if_retired(&x->in, &x->have_in, st);
+            if (st != SHM_OK)
+                break;
+            n++;
+            if (q.kind == SE_IN_QUOTE) {
+                q.symbol[SE_SYMBOL_MAX - 1] = '\0';
+                sim_on_quote(&x->sim, &q, clock_real_ns(), publish, x);
+            }
+        }
+    }
+    if (x->have_ord) {
+        se_order_rec_t o;
+        shm_status_t st;
+        while (n < 512 && (st = shm_reader_read(&x->ord, &o)) != SHM_EMPTY) {
+            detach_if_retired(&x->ord, &x->have_ord, st);
+            if (st != SHM_OK)
+                break;
+            n++;
+            int64_t now = clock_real_ns();
+            o.symbol[SE_SYMBOL_MAX - 1] = o.client_order_id[SE_ID_MAX - 1] = o.strategy[SE_STRATEGY_MAX - 1] = '\0';
+            if (o.action == SE_ACTION_CANCEL) {
+                stats_add(x->cancels, 1);
+            } else {
+                stats_add(x->submitted, 1);
+                if (o.ts_ingest_ns)
+                    stats_observe_ns(x->tick_to_order, now - o.ts_ingest_ns);
+            }
+            sim_on_order(&x->sim, &o, now, publish, x);
+        }
+    }
+    sim_poll(&x->sim, clock_real_ns(), publish, x);
+    return n;
+}
+
+int execd_run(execd_t *x, const volatile sig_atomic_t *stop)
+{
+    attach(x);
+    while (!*stop) {
+        if (drain(x) > 0)
+            continue;
+        int64_t mono = clock_mono_ns();
+        if (mono >= x->next_heartbeat_ns) {
+            shm_writer_heartbeat(&x->exe);
+            shm_writer_heartbeat(&x->stats.w);
+            x->next_heartbeat_ns = mono + 1000000000;
+        }
+        if (!x->have_ord || !x->have_in)
+            attach(x);
+        /* Sleep until new input or the simulator's next due activation. */
+        int64_t timeout = x->have_ord && x->have_in ? 1000000000 : 100000000;
+        int64_t next = sim_next_event_ns(&x->sim);
+        if (next != INT64_MAX) {
+            int64_t until = next - clock_real_ns();
+            timeout = until < 0 ? 0 : until < timeout ? until : timeout;
+        }
+        shm_reader_t *rings[2];
+        int nrings = 0;
+        if (x->have_ord)
+            rings[nrings++] = &x->ord;
+        if (x->have_in)
+            rings[nrings++] = &x->in;
+        if (nrings)
+            shm_wait(rings, nrings, timeout < x->spin_ns ? timeout : x->spin_ns, timeout);
+        else {
+            struct timespec ts = { 0, timeout };
+            nanosleep(&ts, NULL);
+        }
+    }
+    return 0;
+}
+
+void execd_close(execd_t *x)
+{
+    if (x->have_ord)
+        shm_reader_close(&x->ord);
+    if (x->have_in)
+        shm_reader_close(&x->in);
+    shm_writer_close(&x->exe, false);
+    if (x->stats.slots)
+        stats_close(&x->stats, false);
+    sim_fini(&x->sim);
+}

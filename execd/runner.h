@@ -1,0 +1,45 @@
+/* runner.h -- execd at work: takes approved orders from ring `ord`, hands
+ * them to the execution backend (the paper-trading simulator in simulation
+ * mode; the gRPC client in live mode, a later issue), and publishes every
+ * ack, reject, cancel and fill on ring `exe`. Quotes from ring `in` keep the
+ * simulator's market current. */
+#ifndef EXECD_RUNNER_H
+#define EXECD_RUNNER_H
+
+#include <signal.h>
+#include <stdbool.h>
+
+#include "common/config.h"
+#include "common/records.h"
+#include "execd/sim.h"
+#include "shm/ring.h"
+#include "shm/settings.h"
+#include "shm/stats.h"
+
+#define EXECD_DEFAULT_EXE_CAPACITY 65536
+
+typedef struct {
+    shm_reader_t ord, in;
+    bool have_ord, have_in;
+    char ord_name[SHM_NAME_MAX], in_name[SHM_NAME_MAX];
+    shm_writer_t exe;
+    stats_t stats;
+    sim_t sim;
+    int64_t spin_ns;
+    stats_metric_t *submitted, *cancels, *acks, *rejects, *cancelled, *fills, *order_latency,
+        *tick_to_order, *lapped_in;
+    int64_t next_heartbeat_ns;
+} execd_t;
+
+/* Reads execution.sim.{slippageBps, latencyUs, maxOrders} and
+ * execution.exeRingCapacity, creates ring `exe` and the stats block "execd".
+ * Only simulation is built so far: engine.mode "live" is refused with a clear
+ * message. Returns 0 or a negative code (se_errmsg says what). */
+int execd_open(execd_t *x, const cfg_t *cfg, const shm_settings_t *set);
+
+/* Runs until *stop: attaches to `ord` and `in` as soon as they exist. Returns 0. */
+int execd_run(execd_t *x, const volatile sig_atomic_t *stop);
+
+void execd_close(execd_t *x);
+
+#endif
