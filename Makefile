@@ -150,12 +150,10 @@ bench-pipeline: deps
 	@$(MAKE) --no-print-directory build
 	tools/bench/bench_pipeline.sh $(OUT)/bin
 
-# The pipeline (ingest, strategyd, riskd, execd) arrives with the next issues;
-# until then there is nothing to run, and this says so instead of pretending.
+# The whole pipeline in simulation mode with a live view; Ctrl-C stops it.
 run: deps
 	@$(MAKE) --no-print-directory build
-	@echo "make run: the engine's processes are not built yet; see README.md (Status)." >&2
-	@exit 1
+	@tools/run.sh etc/strategy-engine.conf bin
 
 clean:
 	rm -rf build bin $(PLUGINS)

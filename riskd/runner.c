@@ -1,0 +1,477 @@
+/* runner.c -- see runner.h. */
+#include "riskd/runner.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "common/clock.h"
+#include "common/err.h"
+#include "common/log.h"
+
+static int read_strategies(riskd_t *d, const cfg_t *cfg)
+{
+    const char **enabled;
+    int n, rc = cfg_get_string_list(cfg, "strategies.enabled", &enabled, &n);
+    if (rc < 0)
+        return rc;
+    if (n > BOOK_STRATEGIES_MAX)
+        return cfg_value_error(cfg, "strategies.enabled", "%d strategies, at most %d", n, BOOK_STRATEGIES_MAX);
+    for (int i = 0; i < n; i++) {
+        char key[160], ring[80];
+        int64_t prio;
+        snprintf(key, sizeof key, "strategies.configs.%s.priority", enabled[i]);
+        if ((rc = cfg_get_int_range(cfg, key, 0, -1000000, 1000000, &prio)) < 0)
+            return rc;
+        snprintf(d->names[i], SE_STRATEGY_MAX, "%s", enabled[i]);
+        d->priority[i] = (int)prio;
+        snprintf(ring, sizeof ring, "%s%s", SE_RING_SIGNAL_PREFIX, enabled[i]);
+        if ((rc = shm_settings_ring_name(&d->set, ring, d->sig[i].segment, SHM_NAME_MAX)) < 0)
+            return rc;
+        if ((rc = book_add_strategy(&d->book, d->names[i])) < 0)
+            return se_err(rc, "riskd: cannot book strategy '%s'", enabled[i]);
+    }
+    d->nstrategies = n;
+    return 0;
+}
+
+static int open_rings(riskd_t *d, const cfg_t *cfg)
+{
+    int64_t ord_cap, risk_cap;
+    int rc;
+    if ((rc = cfg_get_int_range(cfg, "riskd.orderRingCapacity", RISKD_ORD_CAPACITY, 64, 1 << 20, &ord_cap)) < 0 ||
+        (rc = cfg_get_int_range(cfg, "riskd.riskRingCapacity", RISKD_RISK_CAPACITY, 1024, 1 << 22, &risk_cap)) < 0)
+        return rc;
+    if (ord_cap & (ord_cap - 1))
+        return cfg_value_error(cfg, "riskd.orderRingCapacity", "%lld is not a power of two", (long long)ord_cap);
+    if (risk_cap & (risk_cap - 1))
+        return cfg_value_error(cfg, "riskd.riskRingCapacity", "%lld is not a power of two", (long long)risk_cap);
+    char name[SHM_NAME_MAX];
+    shm_ring_spec_t ord = { SHM_KIND_SPSC, SE_ORDER_RECORD_SIZE, (uint32_t)ord_cap, SE_RECTYPE_ORDER };
+    shm_ring_spec_t risk = { SHM_KIND_BROADCAST, SE_RISK_RECORD_SIZE, (uint32_t)risk_cap, SE_RECTYPE_RISK };
+    if ((rc = shm_settings_ring_name(&d->set, SE_RING_ORDERS, name, sizeof name)) < 0 ||
+        (rc = shm_writer_open(&d->ord, name, &ord, &d->set.perm)) < 0 ||
+        (rc = shm_settings_ring_name(&d->set, SE_RING_RISK, name, sizeof name)) < 0 ||
+        (rc = shm_writer_open(&d->risk_ring, name, &risk, &d->set.perm)) < 0 ||
+        (rc = shm_settings_ring_name(&d->set, SE_RING_IN, d->in.segment, SHM_NAME_MAX)) < 0 ||
+        (rc = shm_settings_ring_name(&d->set, SE_RING_EXEC, d->exe.segment, SHM_NAME_MAX)) < 0)
+        return rc;
+    return 0;
+}
+
+static void open_metrics(riskd_t *d)
+{
+    stats_t *s = &d->stats;
+    d->checks = stats_metric(s, STATS_COUNTER, "risk_checks_total", NULL);
+    d->approved = stats_metric(s, STATS_COUNTER, "orders_approved_total", NULL);
+    for (int i = 1; i < RISK_RULE_COUNT; i++) {
+        char labels[STATS_LABELS_MAX];
+        snprintf(labels, sizeof labels, "rule=\"%s\"", risk_rule_name((risk_rule_t)i));
+        d->violations[i] = stats_metric(s, STATS_COUNTER, "risk_violations_total", labels);
+    }
+    d->queue_size = stats_metric(s, STATS_GAUGE, "signal_queue_size", NULL);
+    d->queue_evicted = stats_metric(s, STATS_COUNTER, "signals_dropped_total", "reason=\"queue_full\"");
+    d->queue_stale = stats_metric(s, STATS_COUNTER, "signals_dropped_total", "reason=\"stale\"");
+    d->ord_full = stats_metric(s, STATS_COUNTER, "signals_dropped_total", "reason=\"order_ring_full\"");
+    d->state_gauge = stats_metric(s, STATS_GAUGE, "trading_state", NULL);
+    d->equity = stats_metric(s, STATS_GAUGE, "engine_equity", NULL);
+    d->daily_pnl = stats_metric(s, STATS_GAUGE, "engine_daily_pnl", NULL);
+    d->drawdown = stats_metric(s, STATS_GAUGE, "engine_drawdown", NULL);
+    d->fills = stats_metric(s, STATS_COUNTER, "fills_applied_total", NULL);
+    d->fills_duplicate = stats_metric(s, STATS_COUNTER, "fills_duplicate_total", NULL);
+    d->signal_latency = stats_metric(s, STATS_HISTOGRAM, "signal_to_order_microseconds", NULL);
+}
+
+/* ---- what riskd says on ring `risk` ------------------------------------------ */
+
+static void publish_reject(riskd_t *d, const se_signal_rec_t *sig, const char *rule)
+{
+    se_risk_rec_t k;
+    memset(&k, 0, sizeof k);
+    k.kind = SE_RISK_REJECT;
+    k.state = (uint8_t)risk_state(&d->risk);
+    k.side = sig->side;
+    k.strategy_index = sig->strategy_index;
+    k.ts_ns = clock_real_ns();
+    if (sig->strategy_index < (uint32_t)d->nstrategies)
+        memcpy(k.strategy, d->names[sig->strategy_index], SE_STRATEGY_MAX);
+    memcpy(k.symbol, sig->symbol, SE_SYMBOL_MAX);
+    memcpy(k.client_order_id, sig->client_order_id, SE_ID_MAX);
+    snprintf(k.rule, sizeof k.rule, "%s", rule);
+    k.qty = sig->qty;
+    shm_writer_write(&d->risk_ring, &k);
+}
+
+static stats_metric_t **gauges_of(riskd_t *d, int strategy, int symbol)
+{
+    stats_metric_t **g = &d->position_gauges[((size_t)strategy * BOOK_SYMBOLS_MAX + (size_t)symbol) * 3];
+    if (!g[0]) { /* first change of this pair: name its gauges once */
+        char labels[STATS_LABELS_MAX];
+        snprintf(labels, sizeof labels, "strategy=\"%.24s\",symbol=\"%.15s\"", d->names[strategy],
+                 book_symbol_name(&d->book, symbol));
+        g[0] = stats_metric(&d->stats, STATS_GAUGE, "strategy_position", labels);
+        g[1] = stats_metric(&d->stats, STATS_GAUGE, "strategy_realized_pnl", labels);
+        g[2] = stats_metric(&d->stats, STATS_GAUGE, "strategy_unrealized_pnl", labels);
+    }
+    return g;
+}
+
+static void publish_position(riskd_t *d, int strategy, int symbol, uint8_t kind)
+{
+    book_position_t p;
+    if (strategy < 0 || symbol < 0 || book_position(&d->book, strategy, symbol, &p) < 0)
+        return;
+    stats_metric_t **g = gauges_of(d, strategy, symbol);
+    if (g[0] && g[1] && g[2]) {
+        stats_set(g[0], p.qty);
+        stats_set(g[1], p.realized);
+        stats_set(g[2], p.unrealized);
+    }
+    se_risk_rec_t k;
+    memset(&k, 0, sizeof k);
+    k.kind = kind;
+    k.state = (uint8_t)risk_state(&d->risk);
+    k.strategy_index = (uint32_t)strategy;
+    k.ts_ns = clock_real_ns();
+    memcpy(k.strategy, d->names[strategy], SE_STRATEGY_MAX);
+    snprintf(k.symbol, sizeof k.symbol, "%s", book_symbol_name(&d->book, symbol));
+    k.qty = p.qty;
+    k.avg_price = p.avg_price;
+    k.realized_pnl = p.realized;
+    k.unrealized_pnl = p.unrealized;
+    shm_writer_write(&d->risk_ring, &k);
+}
+
+static void publish_state(riskd_t *d)
+{
+    se_risk_rec_t k;
+    memset(&k, 0, sizeof k);
+    k.kind = SE_RISK_STATE;
+    k.state = (uint8_t)risk_state(&d->risk);
+    k.ts_ns = clock_real_ns();
+    snprintf(k.rule, sizeof k.rule, "%s", risk_state_reason(&d->risk));
+    stats_set(d->state_gauge, (double)k.state);
+    shm_writer_write(&d->risk_ring, &k);
+    log_warn("trading state changed", LOG_STR("state", risk_state_name(risk_state(&d->risk))),
+             LOG_STR("reason", risk_state_reason(&d->risk)));
+}
+
+static void refresh_pnl_gauges(riskd_t *d)
+{
+    stats_set(d->equity, book_equity(&d->book));
+    stats_set(d->daily_pnl, book_daily_pnl(&d->book));
+    stats_set(d->drawdown, book_drawdown(&d->book));
+    stats_set(d->queue_size, (double)agg_size(&d->agg));
+    for (int st = 0; st < d->nstrategies; st++)
+        for (int sy = 0; sy < BOOK_SYMBOLS_MAX && book_symbol_name(&d->book, sy); sy++) {
+            const book_cell_t *c = book_cell(&d->book, st, sy);
+            if (c && (c->qty != 0 || c->realized != 0))
+                publish_position(d, st, sy, SE_RISK_POSITION);
+        }
+}
+
+/* ---- fills ------------------------------------------------------------------ */
+
+static void after_book_change(riskd_t *d, int rc, const book_change_t *chg, bool was_fill)
+{
+    if (was_fill && rc == 1) {
+        stats_add(d->fills, 1);
+        publish_position(d, chg->strategy, chg->symbol, SE_RISK_POSITION);
+    }
+    if (risk_update_state(&d->risk, &d->book, clock_real_ns()))
+        publish_state(d);
+}
+
+/* A restarted riskd rebuilds positions from the fills still in `exe`. */
+static void recover(riskd_t *d)
+{
+    const shm_reader_t *exe = &d->exe.r;
+    uint64_t from = exe->pos > exe->seg.capacity ? exe->pos - exe->seg.capacity : 0, fills = 0;
+    se_exec_rec_t e;
+    for (uint64_t at = from; at < exe->pos; at++) {
+        if (shm_peek(&exe->seg, at, &e) != SHM_OK || e.kind != SE_EXEC_FILL)
+            continue;
+        book_change_t chg;
+        if (book_on_exec(&d->book, &e, &chg) == 1) {
+            fills++;
+            publish_position(d, chg.strategy, chg.symbol, SE_RISK_SNAPSHOT);
+        }
+    }
+    if (fills)
+        log_info("positions rebuilt from ring exe", LOG_UINT("fills", fills));
+}
+
+static void attach(riskd_t *d)
+{
+    for (int i = 0; i < d->nstrategies; i++) {
+        riskd_input_t *in = &d->sig[i];
+        if (in->attached || shm_reader_open(&in->r, in->segment, NULL, "riskd", SHM_START_HEAD, 0) < 0)
+            continue;
+        if (in->r.seg.record_size != SE_SIGNAL_RECORD_SIZE || in->r.seg.kind != SHM_KIND_SPSC) {
+            log_error("signal ring has the wrong layout; not reading it", LOG_STR("ring", in->segment));
+            shm_reader_close(&in->r);
+            continue;
+        }
+        in->attached = true;
+        log_info("attached", LOG_STR("ring", in->segment), LOG_STR("strategy", d->names[i]));
+    }
+    static const uint32_t sizes[2] = { SE_IN_RECORD_SIZE, SE_EXEC_RECORD_SIZE };
+    riskd_input_t *opt[2] = { &d->in, &d->exe };
+    for (int i = 0; i < 2; i++) {
+        riskd_input_t *in = opt[i];
+        if (in->attached || shm_reader_open(&in->r, in->segment, NULL, "riskd", SHM_START_HEAD, 0) < 0)
+            continue;
+        if (in->r.seg.record_size != sizes[i]) {
+            log_error("ring has the wrong layout; not reading it", LOG_STR("ring", in->segment));
+            shm_reader_close(&in->r);
+            continue;
+        }
+        in->attached = true;
+        log_info("attached", LOG_STR("ring", in->segment));
+        if (in == &d->exe)
+            recover(d);
+    }
+}
+
+int riskd_open(riskd_t *d, const cfg_t *cfg, const shm_settings_t *set)
+{
+    memset(d, 0, sizeof *d);
+    d->set = *set;
+    d->spin_ns = set->idle_spin_ns;
+    int64_t qcap, ttl_ms;
+    int rc;
+    book_config_t bc = { 0, 0, 0, 0 };
+    if ((rc = limits_load(cfg, &d->limits)) < 0 ||
+        (rc = cfg_get_int_range(cfg, "engine.signalBufferSize", RISKD_DEFAULT_QUEUE, 1, AGG_MAX_CAPACITY, &qcap)) < 0 ||
+        (rc = cfg_get_int_range(cfg, "engine.signalTtlMs", RISKD_DEFAULT_TTL_MS, 0, 3600000, &ttl_ms)) < 0)
+        return rc;
+    d->ttl_ns = ttl_ms * 1000000;
+    if ((rc = book_init(&d->book, &bc)) < 0 || (rc = read_strategies(d, cfg)) < 0)
+        return rc;
+    if (d->nstrategies == 0)
+        return cfg_value_error(cfg, "strategies.enabled", "no strategy enabled: riskd has nothing to do");
+    if ((rc = risk_init(&d->risk, &d->limits, d->nstrategies)) < 0 || (rc = agg_init(&d->agg, (int)qcap)) < 0)
+        return rc;
+    d->position_gauges = calloc((size_t)d->nstrategies * BOOK_SYMBOLS_MAX * 3, sizeof *d->position_gauges);
+    if (!d->position_gauges)
+        return se_err(-ENOMEM, "riskd: out of memory for position gauges");
+    if ((rc = open_rings(d, cfg)) < 0 || (rc = stats_open(&d->stats, set, "riskd")) < 0)
+        return rc;
+    open_metrics(d);
+    int64_t now = clock_real_ns();
+    book_daily_reset(&d->book, now);
+    d->next_reset_ns = book_next_reset_ns(&d->limits, now);
+    stats_set(d->state_gauge, (double)risk_state(&d->risk));
+    attach(d);
+    return 0;
+}
+
+/* ---- the signal path --------------------------------------------------------- */
+
+static void decide(riskd_t *d, const se_signal_rec_t *sig)
+{
+    int64_t now = clock_real_ns();
+    const char *name = sig->strategy_index < (uint32_t)d->nstrategies ? d->names[sig->strategy_index] : NULL;
+    stats_add(d->checks, 1);
+    risk_rule_t rule = risk_check(&d->risk, &d->book, sig, name, now);
+    if (rule != RISK_OK) {
+        stats_add(d->violations[rule], 1);
+        publish_reject(d, sig, risk_rule_name(rule));
+        return;
+    }
+    se_order_rec_t o;
+    memset(&o, 0, sizeof o);
+    o.action = sig->action;
+    o.side = sig->side;
+    o.order_type = sig->order_type;
+    o.strategy_index = sig->strategy_index;
+    o.ts_source_ns = sig->ts_source_ns;
+    o.ts_ingest_ns = sig->ts_ingest_ns;
+    o.ts_strategy_ns = sig->ts_strategy_ns;
+    o.ts_risk_ns = now;
+    memcpy(o.symbol, sig->symbol, SE_SYMBOL_MAX);
+    memcpy(o.client_order_id, sig->client_order_id, SE_ID_MAX);
+    memcpy(o.strategy, d->names[sig->strategy_index], SE_STRATEGY_MAX);
+    o.qty = sig->qty;
+    o.price = sig->price;
+    if (sig->action == SE_ACTION_NEW &&
+        book_order_add(&d->book, o.client_order_id, (int)o.strategy_index, o.symbol, o.side, o.qty) < 0) {
+        publish_reject(d, sig, "order_book_full");
+        return;
+    }
+    if (shm_writer_write(&d->ord, &o) != SHM_OK) {
+        /* execd is not keeping up or not running: the strategy is told. */
+        stats_add(d->ord_full, 1);
+        book_order_remove(&d->book, o.client_order_id);
+        publish_reject(d, sig, "order_ring_full");
+        return;
+    }
+    risk_record_approved(&d->risk, sig, now);
+    stats_add(d->approved, 1);
+    if (sig->ts_strategy_ns)
+        stats_observe_ns(d->signal_latency, now - sig->ts_strategy_ns);
+}
+
+static int drain_signals(riskd_t *d)
+{
+    int n = 0;
+    int64_t mono = clock_mono_ns();
+    for (int i = 0; i < d->nstrategies; i++) {
+        riskd_input_t *in = &d->sig[i];
+        se_signal_rec_t sig, evicted;
+        for (int k = 0; in->attached && k < 64; k++) {
+            shm_status_t st = shm_reader_read(&in->r, &sig);
+            if (st == SHM_RETIRED) { /* the strategy restarted with a new ring */
+                shm_reader_close(&in->r);
+                in->attached = false;
+            }
+            if (st != SHM_OK)
+                break;
+            n++;
+            sig.strategy_index = (uint32_t)i; /* the ring says whose it is, not the record */
+            sig.symbol[SE_SYMBOL_MAX - 1] = sig.client_order_id[SE_ID_MAX - 1] = '\0';
+            if (agg_size(&d->agg) == agg_capacity(&d->agg)) {
+                se_signal_rec_t stale[16];
+                int ns = agg_expire(&d->agg, mono, d->ttl_ns, stale, 16);
+                for (int s = 0; s < ns; s++) {
+                    stats_add(d->queue_stale, 1);
+                    publish_reject(d, &stale[s], "signal_stale");
+                }
+            }
+            if (agg_push(&d->agg, &sig, d->priority[i], mono, &evicted) == AGG_EVICTED) {
+                stats_add(d->queue_evicted, 1);
+                publish_reject(d, &evicted, "signal_queue_full");
+            }
+        }
+    }
+    /* Everything queued is decided now, best first: the queue orders what
+     * arrived together; it never holds signals back. */
+    se_signal_rec_t sig, stale[16];
+    for (;;) {
+        int nstale = 0;
+        agg_result_t r = agg_pop(&d->agg, clock_mono_ns(), d->ttl_ns, &sig, stale, 16, &nstale);
+        for (int s = 0; s < nstale; s++) {
+            stats_add(d->queue_stale, 1);
+            publish_reject(d, &stale[s], "signal_stale");
+        }
+        if (r == AGG_POPPED)
+            decide(d, &sig);
+        else if (r != AGG_MORE_STALE)
+            break;
+    }
+    return n;
+}
+
+static int drain_book(riskd_t *d)
+{
+    int n = 0;
+    book_change_t chg;
+    if (d->in.attached) {
+        se_in_rec_t rec;
+        shm_status_t st;
+        while (n < 256 && (st = shm_reader_read(&d->in.r, &rec)) != SHM_EMPTY) {
+            if (st == SHM_RETIRED) {
+                shm_reader_close(&d->in.r);
+                d->in.attached = false;
+            }
+            if (st != SHM_OK)
+                break;
+            n++;
+            rec.symbol[SE_SYMBOL_MAX - 1] = '\0';
+            int rc = book_on_in(&d->book, &rec, &chg);
+            if (rec.kind == SE_IN_FILL)
+                after_book_change(d, rc, &chg, true);
+        }
+    }
+    if (d->exe.attached) {
+        se_exec_rec_t e;
+        shm_status_t st;
+        while (n < 512 && (st = shm_reader_read(&d->exe.r, &e)) != SHM_EMPTY) {
+            if (st == SHM_RETIRED) {
+                shm_reader_close(&d->exe.r);
+                d->exe.attached = false;
+            }
+            if (st != SHM_OK)
+                break;
+            n++;
+            int rc = book_on_exec(&d->book, &e, &chg);
+            if (e.kind == SE_EXEC_FILL) {
+                if (rc == 0)
+                    stats_add(d->fills_duplicate, 1);
+                after_book_change(d, rc, &chg, true);
+            }
+        }
+    }
+    return n;
+}
+
+int riskd_run(riskd_t *d, const volatile sig_atomic_t *stop, volatile sig_atomic_t *kill_switch)
+{
+    while (!*stop) {
+        if (*kill_switch) {
+            bool on = *kill_switch == 1;
+            *kill_switch = 0;
+            log_warn(on ? "kill switch on" : "kill switch off");
+            if (risk_set_kill_switch(&d->risk, on))
+                publish_state(d);
+        }
+        int busy = drain_book(d) + drain_signals(d);
+        if (busy)
+            continue;
+        int64_t now = clock_real_ns(), mono = clock_mono_ns();
+        if (now >= d->next_reset_ns) {
+            book_daily_reset(&d->book, now);
+            d->next_reset_ns = book_next_reset_ns(&d->limits, now);
+            if (risk_update_state(&d->risk, &d->book, now))
+                publish_state(d);
+        }
+        if (mono >= d->next_heartbeat_ns) {
+            shm_writer_heartbeat(&d->ord);
+            shm_writer_heartbeat(&d->risk_ring);
+            shm_writer_heartbeat(&d->stats.w);
+            refresh_pnl_gauges(d);
+            d->next_heartbeat_ns = mono + 1000000000;
+        }
+        if (mono >= d->next_attach_ns) {
+            attach(d);
+            d->next_attach_ns = mono + 100000000;
+        }
+        shm_reader_t *rings[BOOK_STRATEGIES_MAX + 2];
+        int n = 0;
+        for (int i = 0; i < d->nstrategies; i++)
+            if (d->sig[i].attached)
+                rings[n++] = &d->sig[i].r;
+        if (d->in.attached)
+            rings[n++] = &d->in.r;
+        if (d->exe.attached)
+            rings[n++] = &d->exe.r;
+        if (n)
+            shm_wait(rings, n, d->spin_ns, 100000000);
+        else {
+            struct timespec ts = { 0, 100000000 };
+            nanosleep(&ts, NULL);
+        }
+    }
+    return 0;
+}
+
+void riskd_close(riskd_t *d)
+{
+    for (int i = 0; i < d->nstrategies; i++)
+        if (d->sig[i].attached)
+            shm_reader_close(&d->sig[i].r);
+    if (d->in.attached)
+        shm_reader_close(&d->in.r);
+    if (d->exe.attached)
+        shm_reader_close(&d->exe.r);
+    shm_writer_close(&d->ord, false);
+    shm_writer_close(&d->risk_ring, false);
+    if (d->stats.slots)
+        stats_close(&d->stats, false);
+    free(d->position_gauges);
+    agg_fini(&d->agg);
+    risk_fini(&d->risk);
+    book_fini(&d->book);
+}
