@@ -2,6 +2,7 @@
 #include "ingest/replay.h"
 
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -64,6 +65,7 @@ int replay_run(const replay_config_t *c, publisher_t *p, const volatile sig_atom
     size_t cap = 0;
     pacer_t pc = { .speed = c->speed };
     long lineno = 0;
+    uint64_t published_this_pass = 0;
     int rc = 0;
     for (;;) {
         if (*stop)
@@ -74,8 +76,13 @@ int replay_run(const replay_config_t *c, publisher_t *p, const volatile sig_atom
                 rc = se_err(-EIO, "replay file %s: read error after line %ld", c->file, lineno);
                 break;
             }
-            if (!c->loop || lineno == 0)
+            if (!c->loop)
                 break;
+            if (published_this_pass == 0) { /* looping over nothing would spin forever */
+                rc = se_err(-ENODATA, "replay file %s: no valid message to loop over", c->file);
+                break;
+            }
+            published_this_pass = 0;
             rewind(f);
             lineno = 0;
             /* The next pass starts 1 ms after the last message of this one
@@ -100,6 +107,9 @@ int replay_run(const replay_config_t *c, publisher_t *p, const volatile sig_atom
         }
         pace(&pc, rec.ts_source_ns, p, stop);
         publisher_put(p, &rec);
+        published_this_pass++;
+        if ((p->seq & 4095) == 0)
+            publisher_idle(p); /* heartbeats, even at full speed */
     }
     free(line);
     fclose(f);

@@ -8,6 +8,7 @@
 
 #include "common/clock.h"
 #include "common/err.h"
+#include "ingest/validate.h"
 
 static const char *const default_symbols[] = { "BTC-USD", "ETH-USD", "SOL-USD" };
 
@@ -27,9 +28,11 @@ int synth_config(const cfg_t *cfg, synth_config_t *out)
                                SYNTH_MAX_SYMBOLS);
     for (int i = 0; i < n; i++) {
         size_t len = strlen(syms[i]);
-        if (len == 0 || len >= SE_SYMBOL_MAX)
-            return cfg_value_error(cfg, "ingest.synthetic.symbols", "symbol '%s' must be 1-%d bytes",
-                                   syms[i], SE_SYMBOL_MAX - 1);
+        /* What the validator would drop must not be generated either: a
+         * replay of a recorded session would lose it. */
+        if (!val_symbol_ok(syms[i], len))
+            return cfg_value_error(cfg, "ingest.synthetic.symbols",
+                                   "symbol '%s' must be 1-%d bytes of [A-Za-z0-9._:/-]", syms[i], SE_SYMBOL_MAX - 1);
         memcpy(out->symbols[i], syms[i], len + 1);
     }
     out->nsymbols = n;

@@ -384,6 +384,16 @@ static bool symbol_byte(unsigned char c)
            c == '_' || c == ':' || c == '/' || c == '-';
 }
 
+bool val_symbol_ok(const char *s, size_t len)
+{
+    if (len == 0 || len > SE_SYMBOL_MAX - 1)
+        return false;
+    for (size_t k = 0; k < len; k++)
+        if (!symbol_byte((unsigned char)s[k]))
+            return false;
+    return true;
+}
+
 /* Copies the required symbol (value token vi, -1 when absent) into out, which
  * is zeroed, so the copy stays NUL-padded. */
 static val_result_t get_symbol(const doc_t *d, const field_t *f, int vi, char out[SE_SYMBOL_MAX])

@@ -49,6 +49,7 @@
 #define INGEST_VALIDATE_H
 
 #include <stddef.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "common/records.h"
@@ -95,6 +96,10 @@ typedef struct {
 /* Returns the snake_case name of r ("ok", "too_long", "bad_json", ...), meant as
  * a metric label value. A static string; "unknown" for a value outside the enum. */
 const char *val_result_name(val_result_t r);
+
+/* True when s[0..len) is a symbol every validator accepts: 1-15 bytes of
+ * [A-Za-z0-9._:/-]. For feeds that make their own symbols (synthetic). */
+bool val_symbol_ok(const char *s, size_t len);
 
 /* Validates one market-data message (msg, len bytes, need not be NUL-terminated;
  * msg may be NULL only when len is 0) and fills *out:
