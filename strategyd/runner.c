@@ -493,15 +493,19 @@ int runner_run(runner_t *r, const volatile sig_atomic_t *stop)
         if (now >= r->next_heartbeat_ns) {
             shm_writer_heartbeat(&r->sig);
             shm_writer_heartbeat(&r->stats.w);
-            attach_optional(r);
             r->next_heartbeat_ns = now + 1000000000;
+        }
+        bool missing = !r->inputs[INPUT_EXE].attached || !r->inputs[INPUT_RISK].attached;
+        if (missing && now >= r->next_attach_ns) { /* one shm_open each: cheap */
+            attach_optional(r);
+            r->next_attach_ns = now + 100000000;
         }
         shm_reader_t *rings[INPUT_COUNT];
         int n = 0;
         for (int i = 0; i < INPUT_COUNT; i++)
             if (r->inputs[i].attached)
                 rings[n++] = &r->inputs[i].r;
-        shm_wait(rings, n, r->spin_ns, 1000000000);
+        shm_wait(rings, n, r->spin_ns, missing ? 100000000 : 1000000000);
     }
     return 0;
 }

@@ -46,7 +46,7 @@ typedef struct {
         *rejected, *strategy_latency, *md_latency;
     uint64_t fill_memory[RUNNER_FILL_MEMORY]; /* hashes of recent fill ids */
     unsigned fill_memory_next;
-    int64_t next_heartbeat_ns, next_full_log_ns;
+    int64_t next_heartbeat_ns, next_full_log_ns, next_attach_ns;
     strat_signal_t out[RUNNER_MAX_SIGNALS];
 } runner_t;
 

@@ -1,0 +1,107 @@
+/* pipeline_fixture.c -- see pipeline_fixture.h. */
+#include "tests/support/pipeline_fixture.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common/clock.h"
+#include "shm/ring.h"
+#include "tests/support/ring_fixture.h"
+
+const char *pf_bin_dir(void)
+{
+    const char *d = getenv("SE_BIN_DIR");
+    return d && *d ? d : "bin";
+}
+
+pid_t pf_spawn(const char *conf, const char *prog, const char *strategy)
+{
+    char exe[512];
+    snprintf(exe, sizeof exe, "%s/%s", pf_bin_dir(), prog);
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid == 0) {
+        int devnull = open("/dev/null", O_WRONLY);
+        if (devnull >= 0 && !getenv("SE_TEST_VERBOSE"))
+            dup2(devnull, 2);
+        if (strategy)
+            execl(exe, prog, "-c", conf, "-s", strategy, (char *)NULL);
+        else
+            execl(exe, prog, "-c", conf, (char *)NULL);
+        _exit(127);
+    }
+    return pid;
+}
+
+bool pf_wait_readers(const char *instance, const char *ring, int n, int seconds)
+{
+    char name[SHM_NAME_MAX];
+    if (shm_name(name, sizeof name, NULL, instance, ring) < 0)
+        return false;
+    int64_t deadline = clock_mono_ns() + (int64_t)seconds * 1000000000;
+    while (clock_mono_ns() < deadline) {
+        shm_segment_t seg;
+        int live = 0;
+        if (shm_segment_map(&seg, name, false) == 0) {
+            for (int i = 0; i < SHM_MAX_READERS; i++)
+                live += shm_owner_alive(shm__load_relaxed(&seg.hdr->readers[i].owner));
+            shm_segment_unmap(&seg);
+        }
+        if (live >= n)
+            return true;
+        usleep(2000);
+    }
+    return false;
+}
+
+typedef struct {
+    bool behind;
+    uint64_t heads; /* a checksum of every head, to see that nothing moved */
+} quiet_t;
+
+static void look(const char *name, const char *ring, void *arg)
+{
+    quiet_t *q = arg;
+    shm_segment_t seg;
+    if (strncmp(ring, "stats.", 6) == 0 || shm_segment_map(&seg, name, false) < 0)
+        return;
+    uint64_t head = shm__load_acquire(&seg.hdr->prod_seq);
+    q->heads = q->heads * 1000003 + head;
+    for (int i = 0; i < SHM_MAX_READERS; i++) {
+        shm_reader_slot_t *s = &seg.hdr->readers[i];
+        if (shm_owner_alive(shm__load_relaxed(&s->owner)) && shm__load_acquire(&s->position) < head)
+            q->behind = true;
+    }
+    shm_segment_unmap(&seg);
+}
+
+bool pf_wait_quiet(const char *instance, int seconds)
+{
+    int64_t deadline = clock_mono_ns() + (int64_t)seconds * 1000000000;
+    uint64_t last = 0;
+    int calm = 0;
+    while (clock_mono_ns() < deadline) {
+        quiet_t q = { false, 0 };
+        shm_segment_list(NULL, instance, look, &q);
+        calm = (!q.behind && q.heads == last) ? calm + 1 : 0;
+        if (calm >= 2)
+            return true;
+        last = q.heads;
+        usleep(20000);
+    }
+    return false;
+}
+
+int pf_stop(const pid_t *pids, int n)
+{
+    int bad = 0;
+    for (int i = 0; i < n; i++) {
+        kill(pids[i], SIGTERM);
+        bad += test_wait(pids[i]) != 0;
+    }
+    return bad;
+}
