@@ -173,7 +173,8 @@ typedef struct {
     double price;      /* FILL: execution price */
     double leaves_qty; /* still working after this report */
     char reason[SE_REASON_MAX];
-    uint8_t pad[72];
+    int64_t ts_strategy_ns; /* hop of the signal that became the order */
+    uint8_t pad[64];
 } se_exec_rec_t;
 
 #define SE_EXEC_RECORD_SIZE 384u

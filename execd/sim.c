@@ -273,6 +273,7 @@ static void report_init(se_exec_rec_t *r, uint8_t kind, const se_order_rec_t *o,
     r->order_type = o->order_type;
     r->strategy_index = o->strategy_index;
     r->ts_ingest_ns = o->ts_ingest_ns;
+    r->ts_strategy_ns = o->ts_strategy_ns;
     r->ts_risk_ns = o->ts_risk_ns;
     r->ts_exec_ns = ts_exec_ns;
     r->ts_report_ns = now_ns;
@@ -545,6 +546,7 @@ static void on_cancel(sim_t *s, const se_order_rec_t *o, int64_t now_ns, sim_emi
     /* The working order's description, with the cancel request's timestamps. */
     report_init(&r, SE_EXEC_CANCELLED, &w->ord, now_ns, now_ns);
     r.ts_ingest_ns = o->ts_ingest_ns;
+    r.ts_strategy_ns = o->ts_strategy_ns;
     r.ts_risk_ns = o->ts_risk_ns;
     memcpy(r.order_id, w->order_id, sizeof w->order_id);
     r.leaves_qty = w->ord.qty; /* fills are whole: all of it is still open */
