@@ -361,6 +361,8 @@ static int drain_signals(riskd_t *d)
         else if (r != AGG_MORE_STALE)
             break;
     }
+    if (n)
+        stats_set(d->queue_size, (double)agg_size(&d->agg));
     return n;
 }
 

@@ -4,12 +4,14 @@
  * fills of each strategy and symbol sum to riskd's position, and riskd's
  * realised PnL matches the test's own average-cost computation. */
 #include <check.h>
+#include <signal.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "common/clock.h"
 #include "common/records.h"
 #include "shm/ring.h"
 #include "tests/support/pipeline_fixture.h"
@@ -231,6 +233,65 @@ START_TEST(pipeline_should_trade_within_limits_and_account_for_every_fill)
 }
 END_TEST
 
+START_TEST(kill_switch_should_halt_every_order_until_it_is_off)
+{
+    char in_name[SHM_NAME_MAX];
+    ck_assert_int_eq(shm_name(in_name, sizeof in_name, NULL, inst, "in"), 0);
+    shm_ring_spec_t in_spec = { SHM_KIND_BROADCAST, SE_IN_RECORD_SIZE, 65536, SE_RECTYPE_IN };
+    shm_writer_t in;
+    ck_assert_int_eq(shm_writer_open(&in, in_name, &in_spec, NULL), 0);
+    shm_writer_close(&in, false);
+    pid_t execd = pf_spawn(conf, "execd", NULL), riskd = pf_spawn(conf, "riskd", NULL);
+    pid_t strat = pf_spawn(conf, "strategyd", "momentum");
+    ck_assert(pf_wait_readers(inst, "in", 3, 20));
+    ck_assert(pf_wait_readers(inst, "sig.momentum", 1, 20));
+    ck_assert(pf_wait_readers(inst, "risk", 1, 20));
+    kill(riskd, SIGUSR1);
+    /* The switch is on once riskd says so on ring `risk`. */
+    static se_risk_rec_t k[65536];
+    int64_t deadline = clock_mono_ns() + 10000000000LL;
+    bool halted = false;
+    while (!halted && clock_mono_ns() < deadline) {
+        int n = read_all("risk", k, sizeof k[0], 65536);
+        for (int i = 0; i < n; i++)
+            halted |= k[i].kind == SE_RISK_STATE && k[i].state == SE_TRADING_HALTED;
+        usleep(2000);
+    }
+    ck_assert(halted);
+    ck_assert_int_eq(test_wait(pf_spawn(conf, "ingest", NULL)), 0);
+    ck_assert(pf_wait_quiet(inst, 30));
+    char ord_name[SHM_NAME_MAX];
+    ck_assert_int_eq(shm_name(ord_name, sizeof ord_name, NULL, inst, "ord"), 0);
+    shm_segment_t seg;
+    ck_assert_int_eq(shm_segment_map(&seg, ord_name, false), 0);
+    ck_assert_uint_eq(shm__load_acquire(&seg.hdr->prod_seq), 0); /* not one order */
+    shm_segment_unmap(&seg);
+    int n = read_all("risk", k, sizeof k[0], 65536), kills = 0;
+    for (int i = 0; i < n; i++)
+        kills += k[i].kind == SE_RISK_REJECT && strcmp(k[i].rule, "kill_switch") == 0;
+    ck_assert_int_gt(kills, 0);
+    /* Off again: the next replay trades. */
+    kill(riskd, SIGUSR2);
+    bool active = false;
+    deadline = clock_mono_ns() + 10000000000LL;
+    while (!active && clock_mono_ns() < deadline) {
+        n = read_all("risk", k, sizeof k[0], 65536);
+        for (int i = 0; i < n; i++) /* the last state change decides */
+            if (k[i].kind == SE_RISK_STATE)
+                active = k[i].state == SE_TRADING_ACTIVE;
+        usleep(2000);
+    }
+    ck_assert(active);
+    ck_assert_int_eq(test_wait(pf_spawn(conf, "ingest", NULL)), 0);
+    ck_assert(pf_wait_quiet(inst, 30));
+    ck_assert_int_eq(shm_segment_map(&seg, ord_name, false), 0);
+    ck_assert_uint_gt(shm__load_acquire(&seg.hdr->prod_seq), 0);
+    shm_segment_unmap(&seg);
+    pid_t all[] = { strat, riskd, execd };
+    ck_assert_int_eq(pf_stop(all, 3), 0);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("e2e");
@@ -238,6 +299,7 @@ int main(void)
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, pipeline_should_trade_within_limits_and_account_for_every_fill);
+    tcase_add_test(tc, kill_switch_should_halt_every_order_until_it_is_off);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
