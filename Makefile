@@ -123,7 +123,10 @@ asan: deps
 VALGRIND_TESTS := tests/common/test_config tests/common/test_log tests/shm/test_ring \
                   tests/shm/test_settings tests/shm/test_stats tests/ingest/test_validate \
                   tests/strategyd/test_momentum tests/strategyd/test_market_making \
-                  tests/strategyd/test_scalping tests/strategyd/test_example_plugin
+                  tests/strategyd/test_scalping tests/strategyd/test_example_plugin \
+                  tests/strategyd/test_host tests/common/test_records tests/riskd/test_aggregator \
+                  tests/riskd/test_book tests/riskd/test_checks tests/execd/test_sim \
+                  tests/ingest/test_synthetic
 valgrind: deps
 	@$(MAKE) --no-print-directory build
 	@CK_FORK=no CK_TIMEOUT_MULTIPLIER=10 TEST_WRAPPER="valgrind -q --error-exitcode=1 \

@@ -22,7 +22,8 @@ int replay_config(const cfg_t *cfg, replay_config_t *out);
 
 /* Replays until the end of the file (or *stop). Bad lines are counted by
  * reason and skipped, never fatal. Returns 0, or a negative code with a
- * message when the file cannot be read. */
+ * message: the file cannot be read, or (-ENODATA) looping was asked for over
+ * a file without a single valid message. */
 int replay_run(const replay_config_t *c, publisher_t *p, const volatile sig_atomic_t *stop);
 
 #endif
