@@ -70,6 +70,19 @@ static void publish(void *ctx, const se_exec_rec_t *report)
     shm_writer_write(&x->exe, report);
 }
 
+/* Quotes already in `in` when execd attaches (it may start after ingest): the
+ * simulator learns the market from them, so early orders find a quote. */
+static void quotes_from_history(execd_t *x)
+{
+    const shm_reader_t *in = &x->in;
+    se_in_rec_t q;
+    for (uint64_t at = in->pos > in->seg.capacity ? in->pos - in->seg.capacity : 0; at < in->pos; at++)
+        if (shm_peek(&in->seg, at, &q) == SHM_OK && q.kind == SE_IN_QUOTE) {
+            q.symbol[SE_SYMBOL_MAX - 1] = '\0';
+            sim_on_quote(&x->sim, &q, clock_real_ns(), publish, x);
+        }
+}
+
 static void attach(execd_t *x)
 {
     if (!x->have_ord && shm_reader_open(&x->ord, x->ord_name, NULL, "execd", SHM_START_HEAD, 0) == 0) {
@@ -85,6 +98,7 @@ static void attach(execd_t *x)
         if (x->in.seg.hdr->record_type == SE_RECTYPE_IN && x->in.seg.record_size == SE_IN_RECORD_SIZE) {
             x->have_in = true;
             log_info("attached", LOG_STR("ring", x->in_name));
+            quotes_from_history(x);
         } else {
             log_error("ring in has the wrong record type; not reading it", LOG_STR("ring", x->in_name));
             shm_reader_close(&x->in);

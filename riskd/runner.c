@@ -203,6 +203,20 @@ static void recover(riskd_t *d)
         log_info("positions rebuilt from ring exe", LOG_UINT("fills", fills));
 }
 
+/* Quotes already in `in` when riskd attaches (it may start after ingest):
+ * marks from them, so the first signals do not fail for want of a quote. */
+static void mark_from_history(riskd_t *d)
+{
+    const shm_reader_t *in = &d->in.r;
+    se_in_rec_t rec;
+    book_change_t chg;
+    for (uint64_t at = in->pos > in->seg.capacity ? in->pos - in->seg.capacity : 0; at < in->pos; at++)
+        if (shm_peek(&in->seg, at, &rec) == SHM_OK && rec.kind == SE_IN_QUOTE) {
+            rec.symbol[SE_SYMBOL_MAX - 1] = '\0';
+            book_on_in(&d->book, &rec, &chg);
+        }
+}
+
 static void attach(riskd_t *d)
 {
     for (int i = 0; i < d->nstrategies; i++) {
@@ -232,6 +246,8 @@ static void attach(riskd_t *d)
         log_info("attached", LOG_STR("ring", in->segment));
         if (in == &d->exe)
             recover(d);
+        else
+            mark_from_history(d);
     }
 }
 
