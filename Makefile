@@ -47,9 +47,9 @@ TEST_SUPPORT_OBJ := $(TEST_SUPPORT_SRC:%.c=$(OUT)/%.o)
 # Tests that make sense under ThreadSanitizer: the in-process ring tests.
 TSAN_TESTS := $(OUT)/tests/shm/test_ring
 
-BENCH_BINS := $(OUT)/tools/bench/bench_ring $(OUT)/tools/bench/bench_strategy
+BENCH_BINS := $(patsubst tools/bench/%.c,$(OUT)/tools/bench/%,$(wildcard tools/bench/*.c))
 
-.PHONY: all deps build test asan tsan valgrind bench bench-ring bench-strategy bench-pipeline run clean
+.PHONY: all deps build test asan tsan valgrind bench bench-ring bench-strategy bench-risk bench-pipeline run clean
 all: deps
 	@$(MAKE) --no-print-directory build
 
@@ -137,7 +137,7 @@ tsan: deps
 	@TSAN_OPTIONS=halt_on_error=1 CK_TIMEOUT_MULTIPLIER=6 \
 	  tests/run.sh build/tsan $(TSAN_TESTS:$(OUT)/%=%)
 
-bench: bench-ring bench-strategy bench-pipeline
+bench: bench-ring bench-strategy bench-risk bench-pipeline
 
 bench-ring: deps
 	@$(MAKE) --no-print-directory build
@@ -148,6 +148,11 @@ bench-strategy: deps
 	@$(MAKE) --no-print-directory build
 	@mkdir -p bench/results
 	$(OUT)/tools/bench/bench_strategy --json bench/results/strategy.json
+
+bench-risk: deps
+	@$(MAKE) --no-print-directory build
+	@mkdir -p bench/results
+	$(OUT)/tools/bench/bench_risk --json bench/results/risk.json
 
 bench-pipeline: deps
 	@$(MAKE) --no-print-directory build

@@ -144,6 +144,12 @@ int book_init(book_t *b, const book_config_t *cfg)
         book_fini(b);
         return rc;
     }
+    /* Touch every page now (calloc'd memory may be mapped lazily), so no fill
+     * or order later takes a first-touch page fault. */
+    memset(b->cells, 0, (size_t)c.max_strategies * (size_t)c.max_symbols * sizeof *b->cells);
+    memset(b->orders, 0, (size_t)c.max_orders * sizeof *b->orders);
+    memset(b->fill_keys, 0, (size_t)c.fill_ids * sizeof *b->fill_keys);
+    memset(b->fill_hash, 0, (size_t)c.fill_ids * sizeof *b->fill_hash);
     for (uint32_t i = 0; i < sym_size; i++)
         b->sym_slots[i] = -1;
     b->sym_mask = sym_size - 1;

@@ -159,6 +159,35 @@ typedef struct {
  * 8 x words - 1 bytes. Reads at most 8 x words bytes of s. */
 int book__key(uint64_t *key, int words, const char *s);
 
+/* The same for a fixed-size record field of exactly 8 x words bytes (a
+ * record's symbol or id): reads the whole field as words, without a library
+ * call, and zeroes what follows the first NUL. Returns the length or -1 (no
+ * NUL in the field, or an empty string). Hot path. */
+static inline int book__key_field(uint64_t *key, int words, const char *field)
+{
+    const uint64_t ones = 0x0101010101010101ULL, highs = 0x8080808080808080ULL;
+    int len = -1;
+
+    for (int i = 0; i < words; i++) {
+        uint64_t w;
+        __builtin_memcpy(&w, field + 8 * i, 8);
+        if (len >= 0) {
+            key[i] = 0;
+            continue;
+        }
+        /* Lowest byte flagged is the first NUL (borrows only flag bytes above it). */
+        uint64_t z = (w - ones) & ~w & highs;
+        if (z) {
+            int at = __builtin_ctzll(z) / 8;
+            key[i] = at ? w & ((1ULL << (8 * at)) - 1) : 0;
+            len = 8 * i + at;
+        } else {
+            key[i] = w;
+        }
+    }
+    return len > 0 ? len : -1;
+}
+
 static inline uint64_t book__mix(uint64_t h)
 {
     h ^= h >> 33;
@@ -169,12 +198,19 @@ static inline uint64_t book__mix(uint64_t h)
     return h;
 }
 
+/* Hash of n <= 6 words: each word times its own odd constant (independent
+ * multiplies, so they overlap in the pipeline), rotated apart, then one full
+ * avalanche. Keys are always compared in full; this only spreads slots. */
 static inline uint64_t book__hash(const uint64_t *w, int n)
 {
-    uint64_t h = 0x9e3779b97f4a7c15ULL ^ (uint64_t)n;
-    for (int i = 0; i < n; i++)
-        h = book__mix(h ^ w[i]) + 0x9e3779b97f4a7c15ULL;
-    return h;
+    static const uint64_t k[6] = { 0x9e3779b97f4a7c15ULL, 0xc2b2ae3d27d4eb4fULL, 0x165667b19e3779f9ULL,
+                                   0xd6e8feb86659fd93ULL, 0xa0761d6478bd642fULL, 0xe7037ed1a0b428dbULL };
+    uint64_t h = (uint64_t)n;
+    for (int i = 0; i < n; i++) {
+        uint64_t p = (w[i] ^ (w[i] >> 29)) * k[i];
+        h += (p << (i * 9)) | (p >> ((64 - i * 9) & 63));
+    }
+    return book__mix(h);
 }
 
 /* Allocates an index for up to `entries` entries (size a power of two >= 2 x
@@ -211,11 +247,12 @@ const char *book_strategy_name(const book_t *b, int strategy);
 
 /* ---- symbols ---- */
 
-/* The index of an already-known symbol given as a 16-byte key (book__key),
- * or -1. O(1); the hot-path lookup of the risk checks. */
-static inline int book_find_symbol_key(const book_t *b, const uint64_t key[2])
+/* The index of an already-known symbol given as a 16-byte key (book__key)
+ * and its hash book__hash(key, 2), or -1. O(1); the hot-path lookup of the
+ * risk checks. book_find_symbol_key hashes the key itself. */
+static inline int book_find_symbol_hashed(const book_t *b, const uint64_t key[2], uint64_t h)
 {
-    uint32_t i = (uint32_t)book__hash(key, 2) & b->sym_mask;
+    uint32_t i = (uint32_t)h & b->sym_mask;
     for (;; i = (i + 1) & b->sym_mask) {
         int32_t s = b->sym_slots[i];
         if (s < 0)
@@ -223,6 +260,11 @@ static inline int book_find_symbol_key(const book_t *b, const uint64_t key[2])
         if (b->symbols[s].key[0] == key[0] && b->symbols[s].key[1] == key[1])
             return s;
     }
+}
+
+static inline int book_find_symbol_key(const book_t *b, const uint64_t key[2])
+{
+    return book_find_symbol_hashed(b, key, book__hash(key, 2));
 }
 
 /* The index of symbol, or -1 if unknown (or not a valid symbol). */

@@ -165,6 +165,7 @@ int risk_init(risk_t *r, const risk_limits_t *limits, int nstrategies)
     r->span_min_ns = 60 * NS_PER_S;
     r->dup_window_ns = l->duplicate_window_ms * NS_PER_MS;
     r->quote_age_ns = l->max_quote_age_ms * NS_PER_MS;
+    r->collar_frac = l->price_collar_pct / 100;
 
     r->dup_cap = dup_capacity(l);
     words = (size_t)l->max_orders_per_second + (size_t)l->max_orders_per_minute +
@@ -339,8 +340,10 @@ risk_rule_t risk_check(risk_t *r, const book_t *b, const se_signal_rec_t *sig, c
         (type != SE_ORDER_MARKET && type != SE_ORDER_LIMIT) || !(qty > 0) || !isfinite(qty) ||
         (type == SE_ORDER_LIMIT && (!(sig->price > 0) || !isfinite(sig->price))) ||
         si >= (uint32_t)r->nstrategies || si >= (uint32_t)b->nstrategies ||
-        book__key(skey, SYM_WORDS, sig->symbol) < 0 || book__key(okey, ID_WORDS, sig->client_order_id) < 0 ||
-        (strategy_name && strcmp(strategy_name, b->strategy_names[si]) != 0))
+        book__key_field(skey, SYM_WORDS, sig->symbol) < 0 ||
+        book__key_field(okey, ID_WORDS, sig->client_order_id) < 0 ||
+        (strategy_name && strategy_name != b->strategy_names[si] &&
+         strcmp(strategy_name, b->strategy_names[si]) != 0))
         return reject(r, RISK_INVALID_ORDER);
 
     /* The last rules look into tables too large to stay in cache (open
@@ -360,7 +363,8 @@ risk_rule_t risk_check(risk_t *r, const book_t *b, const se_signal_rec_t *sig, c
     window_prefetch(&r->strategy_sec[si]);
     window_prefetch(&r->strategy_min[si]);
 
-    const int sym = book_find_symbol_key(b, skey);
+    const uint64_t sh = book__hash(skey, SYM_WORDS);
+    const int sym = book_find_symbol_hashed(b, skey, sh);
     const book_symbol_t *y = sym >= 0 ? book_symbol(b, sym) : NULL;
     const book_cell_t *c = sym >= 0 ? book_cell(b, (int)si, sym) : NULL;
     const bool marked = y && y->marked;
@@ -380,7 +384,6 @@ risk_rule_t risk_check(risk_t *r, const book_t *b, const se_signal_rec_t *sig, c
     }
 
     if (r->whitelist.n || r->blacklist.n) {
-        const uint64_t sh = book__hash(skey, SYM_WORDS);
         if (r->whitelist.n && !symset_has(&r->whitelist, skey, sh))
             FAIL(RISK_SYMBOL_WHITELIST);
         if (r->blacklist.n && symset_has(&r->blacklist, skey, sh))
@@ -405,7 +408,7 @@ risk_rule_t risk_check(risk_t *r, const book_t *b, const se_signal_rec_t *sig, c
     if (type == SE_ORDER_LIMIT && l->price_collar_pct > 0) {
         if (!marked)
             no_quote = true;
-        else if (exceeds(fabs(sig->price - y->mid), y->mid * l->price_collar_pct / 100))
+        else if (exceeds(fabs(sig->price - y->mid), y->mid * r->collar_frac))
             FAIL(RISK_PRICE_COLLAR);
     }
     if (type == SE_ORDER_MARKET && r->quote_age_ns > 0) {
@@ -473,7 +476,7 @@ void risk_record_approved(risk_t *r, const se_signal_rec_t *sig, int64_t now)
     window_push(&r->strategy_min[si], now);
     if (r->dup_window_ns > 0) {
         uint64_t skey[SYM_WORDS], key[DUP_WORDS];
-        if (book__key(skey, SYM_WORDS, sig->symbol) < 0)
+        if (book__key_field(skey, SYM_WORDS, sig->symbol) < 0)
             return;
         dup_key(key, sig, skey);
         dup_record(r, key, book__hash(key, DUP_WORDS), now);

@@ -67,11 +67,15 @@
  *
  * A rule whose limit is 0 is not evaluated. Comparisons of quantities and
  * amounts allow 1e-9 relative, so sums of decimals at exactly the limit pass.
+ * Time (now_ns, quote times, rate windows, duplicate window) is one clock,
+ * CLOCK_REALTIME ns; if it steps back, the windows err on the side of refusing.
  *
  * risk.enabled = false: every rule is evaluated, every rule that would fail is
- * counted under its label, and the order passes -- except kill_switch (an
- * operator's explicit command) and invalid_order (a malformed signal is never
- * an order), which are enforced whatever risk.enabled says.
+ * counted under its label (risk_violations; the returned rule is RISK_OK, so
+ * export these counters rather than counting returned rules), and the order
+ * passes -- except kill_switch (an operator's explicit command) and
+ * invalid_order (a malformed signal is never an order), which are enforced
+ * whatever risk.enabled says. The trading state still moves and is reported.
  *
  * Trading state. Automatic breaches are latched by risk_update_state: a daily
  * loss or drawdown beyond its limit enters REDUCING (or HALTED with breachAction
@@ -163,6 +167,7 @@ typedef struct {
     int64_t daily_breach_day; /* book_day_start_ns when daily_breached latched */
     risk__symset_t whitelist, blacklist;
     int64_t span_sec_ns, span_min_ns, dup_window_ns, quote_age_ns;
+    double collar_frac; /* priceCollarPct / 100 */
     risk__window_t global_sec, global_min;
     risk__window_t *strategy_sec, *strategy_min; /* [nstrategies] */
     int64_t *window_mem;

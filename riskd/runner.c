@@ -286,14 +286,28 @@ int riskd_open(riskd_t *d, const cfg_t *cfg, const shm_settings_t *set)
 
 /* ---- the signal path --------------------------------------------------------- */
 
+/* The checker counts violations per rule (also those it lets pass when risk
+ * is disabled); the stats block follows its counts. */
+static void sync_violations(riskd_t *d)
+{
+    for (int i = 1; i < RISK_RULE_COUNT; i++) {
+        uint64_t now = risk_violations(&d->risk, (risk_rule_t)i);
+        if (now != d->violations_reported[i]) {
+            stats_add(d->violations[i], now - d->violations_reported[i]);
+            d->violations_reported[i] = now;
+        }
+    }
+}
+
 static void decide(riskd_t *d, const se_signal_rec_t *sig)
 {
     int64_t now = clock_real_ns();
     const char *name = sig->strategy_index < (uint32_t)d->nstrategies ? d->names[sig->strategy_index] : NULL;
     stats_add(d->checks, 1);
     risk_rule_t rule = risk_check(&d->risk, &d->book, sig, name, now);
+    if (rule != RISK_OK || !d->limits.enabled) /* disabled: what would have failed is counted too */
+        sync_violations(d);
     if (rule != RISK_OK) {
-        stats_add(d->violations[rule], 1);
         publish_reject(d, sig, risk_rule_name(rule));
         return;
     }
@@ -312,9 +326,11 @@ static void decide(riskd_t *d, const se_signal_rec_t *sig)
     memcpy(o.strategy, d->names[sig->strategy_index], SE_STRATEGY_MAX);
     o.qty = sig->qty;
     o.price = sig->price;
-    if (sig->action == SE_ACTION_NEW &&
-        book_order_add(&d->book, o.client_order_id, (int)o.strategy_index, o.symbol, o.side, o.qty) < 0) {
-        publish_reject(d, sig, "order_book_full");
+    int added = sig->action == SE_ACTION_NEW
+                    ? book_order_add(&d->book, o.client_order_id, (int)o.strategy_index, o.symbol, o.side, o.qty)
+                    : 0;
+    if (added < 0) {
+        publish_reject(d, sig, added == -EEXIST ? "duplicate_order_id" : "order_book_full");
         return;
     }
     if (shm_writer_write(&d->ord, &o) != SHM_OK) {

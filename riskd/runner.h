@@ -48,6 +48,7 @@ typedef struct {
     stats_metric_t *checks, *approved, *violations[RISK_RULE_COUNT], *queue_size, *queue_evicted,
         *queue_stale, *ord_full, *state_gauge, *equity, *daily_pnl, *drawdown, *fills,
         *fills_duplicate, *signal_latency;
+    uint64_t violations_reported[RISK_RULE_COUNT]; /* risk_violations already in the stats */
     stats_metric_t **position_gauges; /* [strategy * BOOK_SYMBOLS_MAX + symbol][3]: qty, realised, unrealised */
 } riskd_t;
 

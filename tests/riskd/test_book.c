@@ -548,6 +548,39 @@ START_TEST(book_should_find_every_open_order_through_heavy_churn)
 }
 END_TEST
 
+START_TEST(book_key_field_should_match_the_string_key_and_refuse_unterminated_fields)
+{
+    /* Every length of a 16-byte field, garbage after the NUL included. */
+    for (int len = 0; len <= SE_SYMBOL_MAX; len++) {
+        char field[SE_SYMBOL_MAX];
+        uint64_t a[2], k[2];
+        memset(field, 0x7f, sizeof field);
+        for (int i = 0; i < len && i < SE_SYMBOL_MAX; i++)
+            field[i] = (char)('A' + i);
+        if (len < SE_SYMBOL_MAX)
+            field[len] = '\0';
+        int got = book__key_field(a, 2, field);
+        if (len == 0 || len == SE_SYMBOL_MAX) {
+            ck_assert_msg(got == -1, "len %d: %d", len, got);
+            continue;
+        }
+        ck_assert_int_eq(got, len);
+        ck_assert_int_eq(book__key(k, 2, field), len);
+        ck_assert_msg(a[0] == k[0] && a[1] == k[1], "len %d: keys differ", len);
+        ck_assert(book__hash(a, 2) == book__hash(k, 2));
+    }
+    char id[SE_ID_MAX];
+    uint64_t a[SE_ID_MAX / 8];
+    memset(id, 'x', sizeof id);
+    ck_assert_int_eq(book__key_field(a, SE_ID_MAX / 8, id), -1);
+    id[SE_ID_MAX - 1] = '\0';
+    ck_assert_int_eq(book__key_field(a, SE_ID_MAX / 8, id), SE_ID_MAX - 1);
+    id[8] = '\0';
+    ck_assert_int_eq(book__key_field(a, SE_ID_MAX / 8, id), 8);
+    ck_assert(a[1] == 0 && a[5] == 0);
+}
+END_TEST
+
 static Suite *book_suite(void)
 {
     Suite *s = suite_create("book");
@@ -574,6 +607,7 @@ static Suite *book_suite(void)
     tcase_add_test(tc, book_next_reset_should_be_the_next_utc_reset_instant);
     tcase_add_test(tc, book_should_refuse_strategies_beyond_its_capacity);
     tcase_add_test(tc, book_should_refuse_capacities_out_of_range);
+    tcase_add_test(tc, book_key_field_should_match_the_string_key_and_refuse_unterminated_fields);
     tcase_add_test(tc, book_should_book_venue_fills_from_ring_in_to_the_orders_strategy);
     tcase_add_test(tc, book_should_book_an_exec_fill_of_an_unknown_order_to_its_strategy_index);
     suite_add_tcase(s, tc);

@@ -216,11 +216,13 @@ static se_signal_rec_t make_spos(bool over)
     return buy(0, over ? 2.0001 : 2, 100);
 }
 
-/* Approves n orders, alternating sides so no other rule minds, step apart. */
+/* Approves n orders, step apart: alternating sides and each at its own
+ * price, so no other rule (position, duplicate) minds. */
 static void approve_n(int st, int n, int64_t step)
 {
     for (int i = 0; i < n; i++) {
-        se_signal_rec_t s = sig(st, "ETH-USD", i % 2 ? SE_SIDE_SELL : SE_SIDE_BUY, SE_ORDER_LIMIT, 1 + i, 10);
+        se_signal_rec_t s = sig(st, "ETH-USD", i % 2 ? SE_SIDE_SELL : SE_SIDE_BUY, SE_ORDER_LIMIT, 1 + i % 2,
+                                10 + 0.01 * seq);
         ASSERT_RULE(submit(&s), RISK_OK);
         now += step;
     }
@@ -805,6 +807,32 @@ START_TEST(an_open_client_order_id_should_be_refused_as_a_duplicate)
 }
 END_TEST
 
+START_TEST(duplicate_memory_sized_by_the_rate_limits_should_stay_exact)
+{
+    /* 3 orders a second and a 2 s window: at most 6 approvals in any window
+     * (3 per started second), so 6 entries are remembered. */
+    lim.max_orders_per_second = 3;
+    lim.duplicate_window_ms = 2000;
+    start();
+    ck_assert_uint_eq(risk.dup_cap, 6);
+    se_signal_rec_t first = buy(0, 1, 100);
+    ASSERT_RULE(submit(&first), RISK_OK);
+    approve_n(1, 2, 100 * MS);
+    now = T0 + SEC;
+    approve_n(1, 2, 100 * MS); /* 5 approvals in the window; the rate allows one more */
+    now = T0 + 1500 * MS;
+    se_signal_rec_t again = buy(0, 1, 100);
+    ASSERT_RULE(check(&again), RISK_DUPLICATE);
+    now = T0 + 2000 * MS;
+    ASSERT_RULE(submit(&again), RISK_OK);
+    /* risk.enabled = false enforces no rate, so the bound does not hold. */
+    risk_fini(&risk);
+    lim.enabled = false;
+    ck_assert_int_eq(risk_init(&risk, &lim, 2), 0);
+    ck_assert_uint_eq(risk.dup_cap, RISK_DUP_MAX);
+}
+END_TEST
+
 /* ---- tolerance and projected positions ---- */
 
 START_TEST(position_limit_should_allow_sums_of_decimals_at_the_limit)
@@ -869,6 +897,7 @@ static Suite *checks_suite(void)
     tcase_add_test(tw, strategy_rate_limits_should_default_to_the_global_ones);
     tcase_add_test(tw, duplicates_should_be_refused_inside_the_window_only);
     tcase_add_test(tw, duplicate_memory_should_forget_the_oldest_when_full);
+    tcase_add_test(tw, duplicate_memory_sized_by_the_rate_limits_should_stay_exact);
     tcase_add_test(tw, an_open_client_order_id_should_be_refused_as_a_duplicate);
     suite_add_tcase(s, tw);
     return s;
