@@ -233,11 +233,62 @@ static void apply_fill(recovered_t *p, double signed_qty, double price)
         p->avg_price = 0;
 }
 
+#define RECOVERY_ORDERS 256
+
 typedef struct {
     recovered_t pos[64];
     int npos;
     uint64_t fills;
+    /* Orders of ours still working at the venue, as `exe` tells it. */
+    struct {
+        char id[SE_ID_MAX];
+        char symbol[SE_SYMBOL_MAX];
+        bool open;
+    } orders[RECOVERY_ORDERS];
+    int norders;
 } recovery_t;
+
+/* Follows one order through its reports: open after its ACK, closed by its
+ * (whole) FILL, a CANCELLED or a REJECT. */
+static void track_order(recovery_t *rc, const se_exec_rec_t *e)
+{
+    int i = 0;
+    while (i < rc->norders && strcmp(rc->orders[i].id, e->client_order_id) != 0)
+        i++;
+    if (i == rc->norders) {
+        if (e->kind != SE_EXEC_ACK || rc->norders == RECOVERY_ORDERS)
+            return;
+        memcpy(rc->orders[i].id, e->client_order_id, SE_ID_MAX);
+        memcpy(rc->orders[i].symbol, e->symbol, SE_SYMBOL_MAX);
+        rc->norders++;
+    }
+    rc->orders[i].open = e->kind == SE_EXEC_ACK || (e->kind == SE_EXEC_FILL && e->leaves_qty > 0);
+}
+
+/* The strategy that sent them is gone with its memory of them: orders still
+ * working would fill behind the new one's back. Cancel them; fills that beat
+ * the cancel still reach the strategy and move its position. */
+static void cancel_orphans(runner_t *r, const recovery_t *rc)
+{
+    int64_t now = clock_real_ns();
+    int cancelled = 0;
+    for (int i = 0; i < rc->norders; i++) {
+        if (!rc->orders[i].open || r->observe)
+            continue;
+        se_signal_rec_t s;
+        memset(&s, 0, sizeof s);
+        s.action = SE_ACTION_CANCEL;
+        s.strategy_index = r->index;
+        s.ts_strategy_ns = now;
+        memcpy(s.symbol, rc->orders[i].symbol, SE_SYMBOL_MAX);
+        memcpy(s.client_order_id, rc->orders[i].id, SE_ID_MAX);
+        if (shm_writer_write(&r->sig, &s) == SHM_OK)
+            cancelled++;
+    }
+    if (cancelled)
+        log_warn("cancelling orders left working by the previous run", LOG_STR("strategy", r->host.name),
+                 LOG_INT("orders", cancelled));
+}
 
 static void recover_one(runner_t *r, recovery_t *rc, const char *fill_id, const char *coid,
                         const char *symbol, int side, double qty, double price)
@@ -287,12 +338,17 @@ static void recover_positions(runner_t *r)
         const shm_reader_t *exe = &r->inputs[INPUT_EXE].r;
         se_exec_rec_t e;
         for (uint64_t at = history_start(exe); at < exe->pos; at++) {
-            if (shm_peek(&exe->seg, at, &e) != SHM_OK || e.kind != SE_EXEC_FILL)
+            if (shm_peek(&exe->seg, at, &e) != SHM_OK)
                 continue;
             e.symbol[SE_SYMBOL_MAX - 1] = e.client_order_id[SE_ID_MAX - 1] = e.fill_id[SE_ID_MAX - 1] = '\0';
-            recover_one(r, &rc, e.fill_id, e.client_order_id, e.symbol, e.side, e.qty, e.price);
+            if (!own_order(r, e.client_order_id))
+                continue;
+            track_order(&rc, &e);
+            if (e.kind == SE_EXEC_FILL)
+                recover_one(r, &rc, e.fill_id, e.client_order_id, e.symbol, e.side, e.qty, e.price);
         }
     }
+    cancel_orphans(r, &rc);
     for (int i = 0; i < rc.npos; i++) {
         strat_position_t p = { rc.pos[i].symbol, rc.pos[i].qty, rc.pos[i].avg_price, clock_real_ns() };
         if (r->strat.plugin->on_position_update(r->state, &p) < 0)

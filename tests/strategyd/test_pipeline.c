@@ -295,7 +295,7 @@ static void put_quote(shm_writer_t *w, double mid, int64_t ts)
     ck_assert_int_eq(shm_writer_write(w, &r), SHM_OK);
 }
 
-START_TEST(restarted_strategy_should_recover_its_fills_from_ring_in)
+START_TEST(restarted_strategy_should_recover_its_position_and_cancel_its_orphans)
 {
     write_config("simulation");
     char name[SHM_NAME_MAX];
@@ -318,6 +318,24 @@ START_TEST(restarted_strategy_should_recover_its_fills_from_ring_in)
     strcpy(fill.u.fill.client_order_id, "scalping-1732400000-1");
     ck_assert_int_eq(shm_writer_write(&w, &fill), SHM_OK);
 
+    /* ... and left order 2 working at the venue, order 3 done. */
+    char exe_name[SHM_NAME_MAX];
+    ring_name("exe", exe_name);
+    shm_ring_spec_t exe_spec = { SHM_KIND_BROADCAST, SE_EXEC_RECORD_SIZE, 1024, SE_RECTYPE_EXEC };
+    shm_writer_t exe;
+    ck_assert_int_eq(shm_writer_open(&exe, exe_name, &exe_spec, NULL), 0);
+    se_exec_rec_t rep;
+    memset(&rep, 0, sizeof rep);
+    strcpy(rep.symbol, "BTC-USD");
+    rep.kind = SE_EXEC_ACK;
+    strcpy(rep.client_order_id, "momentum-1732400000-2");
+    ck_assert_int_eq(shm_writer_write(&exe, &rep), SHM_OK);
+    strcpy(rep.client_order_id, "momentum-1732400000-3");
+    ck_assert_int_eq(shm_writer_write(&exe, &rep), SHM_OK);
+    rep.kind = SE_EXEC_CANCELLED;
+    ck_assert_int_eq(shm_writer_write(&exe, &rep), SHM_OK);
+    shm_writer_close(&exe, false);
+
     pid_t pid = spawn("strategyd", "momentum");
     wait_for_readers(1);
     int64_t ts = 1732400001000000000;
@@ -327,10 +345,13 @@ START_TEST(restarted_strategy_should_recover_its_fills_from_ring_in)
     shm_writer_close(&w, false);
     wait_until_read();
     stop_all(&pid, 1);
-    /* Holding 3 already, the rise to 102 sends nothing; the fall sells 3 + 3. */
+    /* First the orphan is cancelled; then, holding 3 already, the rise to
+     * 102 sends nothing, and the fall sells 3 + 3. */
     se_signal_rec_t s[4];
-    ck_assert_int_eq(read_signals("momentum", s, 4), 1);
-    expect(&s[0], SE_ACTION_NEW, SE_SIDE_SELL, SE_ORDER_MARKET, 6, 0, "momentum");
+    ck_assert_int_eq(read_signals("momentum", s, 4), 2);
+    ck_assert_int_eq(s[0].action, SE_ACTION_CANCEL);
+    ck_assert_str_eq(s[0].client_order_id, "momentum-1732400000-2");
+    expect(&s[1], SE_ACTION_NEW, SE_SIDE_SELL, SE_ORDER_MARKET, 6, 0, "momentum");
 }
 END_TEST
 
@@ -351,7 +372,7 @@ int main(void)
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, replayed_path_should_give_each_strategy_exactly_its_signals);
     tcase_add_test(tc, observation_mode_should_count_signals_and_write_none);
-    tcase_add_test(tc, restarted_strategy_should_recover_its_fills_from_ring_in);
+    tcase_add_test(tc, restarted_strategy_should_recover_its_position_and_cancel_its_orphans);
     tcase_add_test(tc, strategyd_should_refuse_to_start_with_one_clear_line);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
