@@ -14,13 +14,9 @@ int execd_open(execd_t *x, const cfg_t *cfg, const shm_settings_t *set)
     memset(x, 0, sizeof *x);
     x->spin_ns = set->idle_spin_ns;
     const char *mode;
-    double slippage_bps;
-    int64_t latency_us, max_orders, cap;
+    int64_t cap;
     int rc;
     if ((rc = cfg_get_string(cfg, "engine.mode", "simulation", &mode)) < 0 ||
-        (rc = cfg_get_double_range(cfg, "execution.sim.slippageBps", 1.0, 0, 9999, &slippage_bps)) < 0 ||
-        (rc = cfg_get_int_range(cfg, "execution.sim.latencyUs", 100, 0, 10000000, &latency_us)) < 0 ||
-        (rc = cfg_get_int_range(cfg, "execution.sim.maxOrders", 65536, 16, 1 << 22, &max_orders)) < 0 ||
         (rc = cfg_get_int_range(cfg, "execution.exeRingCapacity", EXECD_DEFAULT_EXE_CAPACITY, 1024,
                                 SHM_CAPACITY_MAX, &cap)) < 0)
         return rc;
@@ -29,8 +25,8 @@ int execd_open(execd_t *x, const cfg_t *cfg, const shm_settings_t *set)
                                "use \"simulation\" or \"observation\"");
     if (cap & (cap - 1))
         return cfg_value_error(cfg, "execution.exeRingCapacity", "%lld is not a power of two", (long long)cap);
-    if ((rc = sim_init(&x->sim, slippage_bps, latency_us * 1000, (int)max_orders)) < 0)
-        return se_err(rc, "execd: cannot set up the simulator for %lld orders", (long long)max_orders);
+    if ((rc = exec_backend_sim_open(&x->backend, cfg)) < 0)
+        return rc;
     char name[SHM_NAME_MAX];
     if ((rc = shm_settings_ring_name(set, SE_RING_EXEC, name, sizeof name)) < 0 ||
         (rc = shm_settings_ring_name(set, SE_RING_ORDERS, x->ord_name, sizeof x->ord_name)) < 0 ||
@@ -79,7 +75,7 @@ static void quotes_from_history(execd_t *x)
     for (uint64_t at = in->pos > in->seg.capacity ? in->pos - in->seg.capacity : 0; at < in->pos; at++)
         if (shm_peek(&in->seg, at, &q) == SHM_OK && q.kind == SE_IN_QUOTE) {
             q.symbol[SE_SYMBOL_MAX - 1] = '\0';
-            sim_on_quote(&x->sim, &q, clock_real_ns(), publish, x);
+            x->backend.on_quote(x->backend.impl, &q, clock_real_ns(), publish, x);
         }
 }
 
@@ -132,7 +128,7 @@ static int drain(execd_t *x)
             n++;
             if (q.kind == SE_IN_QUOTE) {
                 q.symbol[SE_SYMBOL_MAX - 1] = '\0';
-                sim_on_quote(&x->sim, &q, clock_real_ns(), publish, x);
+                x->backend.on_quote(x->backend.impl, &q, clock_real_ns(), publish, x);
             }
         }
     }
@@ -153,10 +149,10 @@ static int drain(execd_t *x)
                 if (o.ts_ingest_ns)
                     stats_observe_ns(x->tick_to_order, now - o.ts_ingest_ns);
             }
-            sim_on_order(&x->sim, &o, now, publish, x);
+            x->backend.on_order(x->backend.impl, &o, now, publish, x);
         }
     }
-    sim_poll(&x->sim, clock_real_ns(), publish, x);
+    x->backend.poll(x->backend.impl, clock_real_ns(), publish, x);
     return n;
 }
 
@@ -174,9 +170,9 @@ int execd_run(execd_t *x, const volatile sig_atomic_t *stop)
         }
         if (!x->have_ord || !x->have_in)
             attach(x);
-        /* Sleep until new input or the simulator's next due activation. */
+        /* Sleep until new input or the backend's next due work. */
         int64_t timeout = x->have_ord && x->have_in ? 1000000000 : 100000000;
-        int64_t next = sim_next_event_ns(&x->sim);
+        int64_t next = x->backend.next_event_ns(x->backend.impl);
         if (next != INT64_MAX) {
             int64_t until = next - clock_real_ns();
             timeout = until < 0 ? 0 : until < timeout ? until : timeout;
@@ -206,5 +202,6 @@ void execd_close(execd_t *x)
     shm_writer_close(&x->exe, false);
     if (x->stats.slots)
         stats_close(&x->stats, false);
-    sim_fini(&x->sim);
+    if (x->backend.close)
+        x->backend.close(&x->backend);
 }

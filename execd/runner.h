@@ -11,7 +11,7 @@
 
 #include "common/config.h"
 #include "common/records.h"
-#include "execd/sim.h"
+#include "execd/backend.h"
 #include "shm/ring.h"
 #include "shm/settings.h"
 #include "shm/stats.h"
@@ -24,17 +24,16 @@ typedef struct {
     char ord_name[SHM_NAME_MAX], in_name[SHM_NAME_MAX];
     shm_writer_t exe;
     stats_t stats;
-    sim_t sim;
+    exec_backend_t backend;
     int64_t spin_ns;
     stats_metric_t *submitted, *cancels, *acks, *rejects, *cancelled, *fills, *order_latency,
         *tick_to_order, *lapped_in;
     int64_t next_heartbeat_ns;
 } execd_t;
 
-/* Reads execution.sim.{slippageBps, latencyUs, maxOrders} and
- * execution.exeRingCapacity, creates ring `exe` and the stats block "execd".
- * Only simulation is built so far: engine.mode "live" is refused with a clear
- * message. Returns 0 or a negative code (se_errmsg says what). */
+/* Opens the backend for engine.mode (simulation: the paper fill model; live,
+ * the gRPC client, is refused with a clear message until it is built), reads
+ * execution.exeRingCapacity, creates ring `exe` and the stats block "execd". Returns 0 or a negative code (se_errmsg says what). */
 int execd_open(execd_t *x, const cfg_t *cfg, const shm_settings_t *set);
 
 /* Runs until *stop: attaches to `ord` and `in` as soon as they exist. Returns 0. */
