@@ -19,11 +19,11 @@
 #include "common/records.h"
 #include "shm/ring.h"
 #include "shm/settings.h"
+#include "tests/support/pipeline_fixture.h"
 #include "tests/support/ring_fixture.h"
 
 static const int64_t SECOND = 1000000000;
 static char inst[40], conf_path[128], replay_path[128];
-static const char *bin_dir;
 
 /* The price path: mids of BTC-USD quotes 100 ms apart (bid/ask at mid -/+ 0.05). */
 static const double path[] = { 100, 100, 100, 102, 102, 99, 105 };
@@ -75,21 +75,7 @@ static void write_config(const char *scalping_mode)
 
 static pid_t spawn(const char *prog, const char *strategy)
 {
-    char exe[512];
-    snprintf(exe, sizeof exe, "%s/%s", bin_dir, prog);
-    fflush(NULL);
-    pid_t pid = fork();
-    if (pid == 0) {
-        int devnull = open("/dev/null", O_WRONLY);
-        if (devnull >= 0 && !getenv("SE_TEST_VERBOSE"))
-            dup2(devnull, 2);
-        if (strategy)
-            execl(exe, prog, "-c", conf_path, "-s", strategy, (char *)NULL);
-        else
-            execl(exe, prog, "-c", conf_path, (char *)NULL);
-        _exit(127);
-    }
-    return pid;
+    return pf_spawn(conf_path, prog, strategy);
 }
 
 static void ring_name(const char *ring, char *out)
@@ -97,49 +83,14 @@ static void ring_name(const char *ring, char *out)
     ck_assert_int_eq(shm_name(out, SHM_NAME_MAX, NULL, inst, ring), 0);
 }
 
-/* Waits (polling, with a deadline) until `in` has n live readers. */
 static void wait_for_readers(int n)
 {
-    char name[SHM_NAME_MAX];
-    ring_name("in", name);
-    int64_t deadline = clock_mono_ns() + 10 * SECOND;
-    for (;;) {
-        shm_segment_t seg;
-        int live = 0;
-        if (shm_segment_map(&seg, name, false) == 0) {
-            for (int i = 0; i < SHM_MAX_READERS; i++)
-                live += shm_owner_alive(shm__load_relaxed(&seg.hdr->readers[i].owner));
-            shm_segment_unmap(&seg);
-        }
-        if (live >= n)
-            return;
-        ck_assert_msg(clock_mono_ns() < deadline, "only %d of %d strategies attached to %s", live, n, name);
-        usleep(2000);
-    }
+    ck_assert_msg(pf_wait_readers(inst, "in", n, 10), "fewer than %d strategies attached to ring in", n);
 }
 
-/* Waits until every live reader of `in` has read up to the head. */
 static void wait_until_read(void)
 {
-    char name[SHM_NAME_MAX];
-    ring_name("in", name);
-    int64_t deadline = clock_mono_ns() + 10 * SECOND;
-    for (;;) {
-        shm_segment_t seg;
-        ck_assert_int_eq(shm_segment_map(&seg, name, false), 0);
-        uint64_t head = shm__load_acquire(&seg.hdr->prod_seq);
-        bool all = true;
-        for (int i = 0; i < SHM_MAX_READERS; i++) {
-            shm_reader_slot_t *s = &seg.hdr->readers[i];
-            if (shm_owner_alive(shm__load_relaxed(&s->owner)) && shm__load_acquire(&s->position) < head)
-                all = false;
-        }
-        shm_segment_unmap(&seg);
-        if (all)
-            return;
-        ck_assert_msg(clock_mono_ns() < deadline, "strategies did not read all of %s", name);
-        usleep(2000);
-    }
+    ck_assert_msg(pf_wait_quiet(inst, 10), "the strategies did not read all of ring in");
 }
 
 /* Creates `in` before anyone writes to it, so the strategies attach at 0. */
@@ -201,7 +152,6 @@ static void expect(const se_signal_rec_t *s, int action, int side, int type, dou
 
 static void setup(void)
 {
-    bin_dir = getenv("SE_BIN_DIR") ? getenv("SE_BIN_DIR") : "bin";
     snprintf(inst, sizeof inst, "t%d-p", (int)getpid());
     snprintf(conf_path, sizeof conf_path, "/tmp/se-pipeline-%d.conf", (int)getpid());
     snprintf(replay_path, sizeof replay_path, "/tmp/se-pipeline-%d.jsonl", (int)getpid());
@@ -264,7 +214,7 @@ START_TEST(observation_mode_should_count_signals_and_write_none)
     /* Every signal was still counted, as dropped for observation, and handed
      * back as rejected (so the strategy, no longer pending, tried again). */
     char cmd[512];
-    snprintf(cmd, sizeof cmd, "%s/shmtool stats strategyd.scalping -i %s", bin_dir, inst);
+    snprintf(cmd, sizeof cmd, "%s/shmtool stats strategyd.scalping -i %s", pf_bin_dir(), inst);
     FILE *p = popen(cmd, "r");
     ck_assert_ptr_nonnull(p);
     char line[512];
