@@ -125,10 +125,7 @@ static int read_signals(const char *strategy, se_signal_rec_t *out, int max)
 
 static void stop_all(pid_t *pids, int n)
 {
-    for (int i = 0; i < n; i++)
-        kill(pids[i], SIGTERM);
-    for (int i = 0; i < n; i++)
-        ck_assert_int_eq(test_wait(pids[i]), 0);
+    ck_assert_int_eq(pf_stop(pids, n), 0);
 }
 
 static void expect(const se_signal_rec_t *s, int action, int side, int type, double qty, double price,
