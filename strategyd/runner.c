@@ -107,6 +107,30 @@ static int open_rings(runner_t *r, const cfg_t *cfg, const shm_settings_t *set)
 
 /* exe and risk are written by execd and riskd, which may start later, restart,
  * or not run at all (a strategy under test): one look, no waiting. */
+static void handle_exec(runner_t *r, se_exec_rec_t *e);
+static void handle_risk(runner_t *r, se_risk_rec_t *k);
+
+/* A ring attached after the strategy started (execd or riskd came up late, or
+ * restarted): what it already holds about our orders is handed over now, or
+ * fills and rejections from before the attach would never be seen. Fills are
+ * remembered by id, so none is applied twice. */
+static void catch_up(runner_t *r, input_id_t id)
+{
+    const shm_reader_t *rd = &r->inputs[id].r;
+    union {
+        se_exec_rec_t exe;
+        se_risk_rec_t risk;
+    } rec;
+    for (uint64_t at = rd->pos > rd->seg.capacity ? rd->pos - rd->seg.capacity : 0; at < rd->pos; at++) {
+        if (shm_peek(&rd->seg, at, &rec) != SHM_OK)
+            continue;
+        if (id == INPUT_EXE)
+            handle_exec(r, &rec.exe);
+        else
+            handle_risk(r, &rec.risk);
+    }
+}
+
 static void attach_optional(runner_t *r)
 {
     static const uint32_t types[INPUT_COUNT] = { SE_RECTYPE_IN, SE_RECTYPE_EXEC, SE_RECTYPE_RISK };
@@ -124,7 +148,10 @@ static void attach_optional(runner_t *r)
             continue;
         }
         in->attached = true;
-        log_info("attached", LOG_STR("strategy", r->host.name), LOG_STR("ring", in->segment));
+        log_info("attached", LOG_STR("strategy", r->host.name), LOG_STR("ring", in->segment),
+                 LOG_BOOL("late", r->started));
+        if (r->started)
+            catch_up(r, (input_id_t)i);
     }
 }
 
@@ -382,6 +409,7 @@ int runner_open(runner_t *r, const cfg_t *cfg, const shm_settings_t *set, const 
     recover_positions(r);
     if (p->start(r->state) < 0)
         return se_err(-EINVAL, "strategy %s (%s): start failed", name, r->strat.source);
+    r->started = true;
     return 0;
 }
 
@@ -531,6 +559,13 @@ static int drain(runner_t *r, input_id_t id, int max)
 int runner_run(runner_t *r, const volatile sig_atomic_t *stop)
 {
     while (!*stop) {
+        /* Looked for even while busy: a strategy that never idles must still
+         * learn of its fills once execd is up. */
+        bool missing = !r->inputs[INPUT_EXE].attached || !r->inputs[INPUT_RISK].attached;
+        if (missing && clock_mono_ns() >= r->next_attach_ns) { /* one shm_open each: cheap */
+            attach_optional(r);
+            r->next_attach_ns = clock_mono_ns() + 100000000;
+        }
         int busy = 0;
         for (int i = 0; i < INPUT_COUNT; i++) {
             if (!r->inputs[i].attached)
@@ -550,11 +585,6 @@ int runner_run(runner_t *r, const volatile sig_atomic_t *stop)
             shm_writer_heartbeat(&r->sig);
             shm_writer_heartbeat(&r->stats.w);
             r->next_heartbeat_ns = now + 1000000000;
-        }
-        bool missing = !r->inputs[INPUT_EXE].attached || !r->inputs[INPUT_RISK].attached;
-        if (missing && now >= r->next_attach_ns) { /* one shm_open each: cheap */
-            attach_optional(r);
-            r->next_attach_ns = now + 100000000;
         }
         shm_reader_t *rings[INPUT_COUNT];
         int n = 0;

@@ -37,6 +37,7 @@ typedef struct {
     loaded_t strat;
     void *state;               /* the strategy's, from create */
     bool observe;              /* observation mode: count signals, write none */
+    bool started;              /* start() has run: rings attached later are caught up */
     uint32_t index;            /* position in strategies.enabled */
     int64_t spin_ns;
     input_t inputs[INPUT_COUNT];

@@ -302,6 +302,49 @@ START_TEST(restarted_strategy_should_recover_its_position_and_cancel_its_orphans
 }
 END_TEST
 
+START_TEST(strategy_should_learn_what_a_late_execd_already_said)
+{
+    write_config("simulation");
+    char name[SHM_NAME_MAX];
+    ring_name("in", name);
+    shm_ring_spec_t spec = { SHM_KIND_BROADCAST, SE_IN_RECORD_SIZE, 65536, SE_RECTYPE_IN };
+    shm_writer_t w;
+    ck_assert_int_eq(shm_writer_open(&w, name, &spec, NULL), 0);
+    pid_t pid = spawn("strategyd", "momentum");
+    wait_for_readers(1);
+    int64_t ts = 1732400001000000000;
+    const double mids[] = { 100, 100, 100, 102 };
+    for (int i = 0; i < 4; i++)
+        put_quote(&w, mids[i], ts += 100000000);
+    wait_until_read();
+    se_signal_rec_t s[4];
+    ck_assert_int_eq(read_signals("momentum", s, 4), 1); /* BUY 3, pending: nothing answers yet */
+    /* execd comes up late, having rejected that order before strategyd attached. */
+    char exe_name[SHM_NAME_MAX];
+    ring_name("exe", exe_name);
+    shm_ring_spec_t exe_spec = { SHM_KIND_BROADCAST, SE_EXEC_RECORD_SIZE, 1024, SE_RECTYPE_EXEC };
+    shm_writer_t exe;
+    ck_assert_int_eq(shm_writer_open(&exe, exe_name, &exe_spec, NULL), 0);
+    se_exec_rec_t rep;
+    memset(&rep, 0, sizeof rep);
+    rep.kind = SE_EXEC_REJECT;
+    rep.qty = 3;
+    strcpy(rep.symbol, "BTC-USD");
+    strcpy(rep.client_order_id, s[0].client_order_id);
+    strcpy(rep.reason, "no quote for BTC-USD");
+    ck_assert_int_eq(shm_writer_write(&exe, &rep), SHM_OK);
+    ck_assert(pf_wait_readers(inst, "exe", 1, 10));
+    /* Caught up, the strategy no longer counts the order as pending: it sends again. */
+    put_quote(&w, 102, ts += 100000000);
+    wait_until_read();
+    stop_all(&pid, 1);
+    ck_assert_int_eq(read_signals("momentum", s, 4), 1); /* the reader resumes after the first */
+    expect(&s[0], SE_ACTION_NEW, SE_SIDE_BUY, SE_ORDER_MARKET, 3, 0, "momentum");
+    shm_writer_close(&exe, false);
+    shm_writer_close(&w, false);
+}
+END_TEST
+
 START_TEST(strategyd_should_refuse_to_start_with_one_clear_line)
 {
     write_config("simulation");
@@ -320,6 +363,7 @@ int main(void)
     tcase_add_test(tc, replayed_path_should_give_each_strategy_exactly_its_signals);
     tcase_add_test(tc, observation_mode_should_count_signals_and_write_none);
     tcase_add_test(tc, restarted_strategy_should_recover_its_position_and_cancel_its_orphans);
+    tcase_add_test(tc, strategy_should_learn_what_a_late_execd_already_said);
     tcase_add_test(tc, strategyd_should_refuse_to_start_with_one_clear_line);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
