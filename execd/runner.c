@@ -47,6 +47,7 @@ int execd_open(execd_t *x, const cfg_t *cfg, const shm_settings_t *set)
     x->order_latency = stats_metric(s, STATS_HISTOGRAM, "order_latency_microseconds", NULL);
     x->tick_to_order = stats_metric(s, STATS_HISTOGRAM, "tick_to_order_microseconds", NULL);
     x->lapped_in = stats_metric(s, STATS_COUNTER, "ring_lapped_total", "ring=\"in\"");
+    x->lost_in = stats_metric(s, STATS_COUNTER, "ring_dropped_records_total", "ring=\"in\"");
     return 0;
 }
 
@@ -120,6 +121,8 @@ static int drain(execd_t *x)
         while (n < 256 && (st = shm_reader_read(&x->in, &q)) != SHM_EMPTY) {
             if (st == SHM_LAPPED) {
                 stats_add(x->lapped_in, 1);
+                stats_add(x->lost_in, x->in.drops - x->lost_in_counted);
+                x->lost_in_counted = x->in.drops;
                 continue;
             }
             detach_if_retired(&x->in, &x->have_in, st);

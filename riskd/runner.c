@@ -82,6 +82,10 @@ static void open_metrics(riskd_t *d)
     d->fills = stats_metric(s, STATS_COUNTER, "fills_applied_total", NULL);
     d->fills_duplicate = stats_metric(s, STATS_COUNTER, "fills_duplicate_total", NULL);
     d->signal_latency = stats_metric(s, STATS_HISTOGRAM, "signal_to_order_microseconds", NULL);
+    d->in_lapped = stats_metric(s, STATS_COUNTER, "ring_lapped_total", "ring=\"in\"");
+    d->in_lost = stats_metric(s, STATS_COUNTER, "ring_dropped_records_total", "ring=\"in\"");
+    d->exe_lapped = stats_metric(s, STATS_COUNTER, "ring_lapped_total", "ring=\"exe\"");
+    d->exe_lost = stats_metric(s, STATS_COUNTER, "ring_dropped_records_total", "ring=\"exe\"");
 }
 
 /* ---- what riskd says on ring `risk` ------------------------------------------ */
@@ -398,6 +402,13 @@ static int drain_signals(riskd_t *d)
     return n;
 }
 
+static void count_lap(stats_metric_t *lapped, stats_metric_t *lost, const shm_reader_t *r, uint64_t *counted)
+{
+    stats_add(lapped, 1);
+    stats_add(lost, r->drops - *counted);
+    *counted = r->drops;
+}
+
 static int drain_book(riskd_t *d)
 {
     int n = 0;
@@ -406,6 +417,10 @@ static int drain_book(riskd_t *d)
         se_in_rec_t rec;
         shm_status_t st;
         while (n < 256 && (st = shm_reader_read(&d->in.r, &rec)) != SHM_EMPTY) {
+            if (st == SHM_LAPPED) {
+                count_lap(d->in_lapped, d->in_lost, &d->in.r, &d->in_lost_counted);
+                continue;
+            }
             if (st == SHM_RETIRED) {
                 shm_reader_close(&d->in.r);
                 d->in.attached = false;
@@ -423,6 +438,11 @@ static int drain_book(riskd_t *d)
         se_exec_rec_t e;
         shm_status_t st;
         while (n < 512 && (st = shm_reader_read(&d->exe.r, &e)) != SHM_EMPTY) {
+            if (st == SHM_LAPPED) { /* fills lost: positions are wrong until a restart rebuilds them */
+                count_lap(d->exe_lapped, d->exe_lost, &d->exe.r, &d->exe_lost_counted);
+                log_error("lapped on ring exe: fills were lost", LOG_UINT("lost", d->exe.r.drops));
+                continue;
+            }
             if (st == SHM_RETIRED) {
                 shm_reader_close(&d->exe.r);
                 d->exe.attached = false;

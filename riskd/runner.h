@@ -47,7 +47,8 @@ typedef struct {
     int64_t ttl_ns, spin_ns, next_reset_ns, next_heartbeat_ns, next_attach_ns;
     stats_metric_t *checks, *approved, *violations[RISK_RULE_COUNT], *queue_size, *queue_evicted,
         *queue_stale, *ord_full, *state_gauge, *equity, *daily_pnl, *drawdown, *fills,
-        *fills_duplicate, *signal_latency;
+        *fills_duplicate, *signal_latency, *in_lapped, *in_lost, *exe_lapped, *exe_lost;
+    uint64_t in_lost_counted, exe_lost_counted;
     uint64_t violations_reported[RISK_RULE_COUNT]; /* risk_violations already in the stats */
     stats_metric_t **position_gauges; /* [strategy * BOOK_SYMBOLS_MAX + symbol][3]: qty, realised, unrealised */
 } riskd_t;
