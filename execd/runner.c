@@ -163,16 +163,17 @@ int execd_run(execd_t *x, const volatile sig_atomic_t *stop)
 {
     attach(x);
     while (!*stop) {
-        if (drain(x) > 0)
-            continue;
+        /* Chores run on time even when execd never idles. */
         int64_t mono = clock_mono_ns();
         if (mono >= x->next_heartbeat_ns) {
             shm_writer_heartbeat(&x->exe);
             shm_writer_heartbeat(&x->stats.w);
-            x->next_heartbeat_ns = mono + 1000000000;
+            if (!x->have_ord || !x->have_in)
+                attach(x);
+            x->next_heartbeat_ns = mono + (x->have_ord && x->have_in ? 1000000000 : 100000000);
         }
-        if (!x->have_ord || !x->have_in)
-            attach(x);
+        if (drain(x) > 0)
+            continue;
         /* Sleep until new input or the backend's next due work. */
         int64_t timeout = x->have_ord && x->have_in ? 1000000000 : 100000000;
         int64_t next = x->backend.next_event_ns(x->backend.impl);

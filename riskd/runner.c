@@ -168,6 +168,9 @@ static void refresh_pnl_gauges(riskd_t *d)
     stats_set(d->daily_pnl, book_daily_pnl(&d->book));
     stats_set(d->drawdown, book_drawdown(&d->book));
     stats_set(d->queue_size, (double)agg_size(&d->agg));
+    /* Marks move unrealised PnL without any fill: a loss breach must latch anyway. */
+    if (risk_update_state(&d->risk, &d->book, clock_real_ns()))
+        publish_state(d);
     for (int st = 0; st < d->nstrategies; st++)
         for (int sy = 0; sy < BOOK_SYMBOLS_MAX && book_symbol_name(&d->book, sy); sy++) {
             const book_cell_t *c = book_cell(&d->book, st, sy);
@@ -471,9 +474,7 @@ int riskd_run(riskd_t *d, const volatile sig_atomic_t *stop, volatile sig_atomic
             if (risk_set_kill_switch(&d->risk, on))
                 publish_state(d);
         }
-        int busy = drain_book(d) + drain_signals(d);
-        if (busy)
-            continue;
+        /* Chores run on time even when riskd never idles. */
         int64_t now = clock_real_ns(), mono = clock_mono_ns();
         if (now >= d->next_reset_ns) {
             book_daily_reset(&d->book, now);
@@ -492,6 +493,8 @@ int riskd_run(riskd_t *d, const volatile sig_atomic_t *stop, volatile sig_atomic
             attach(d);
             d->next_attach_ns = mono + 100000000;
         }
+        if (drain_book(d) + drain_signals(d) > 0)
+            continue;
         shm_reader_t *rings[BOOK_STRATEGIES_MAX + 2];
         int n = 0;
         for (int i = 0; i < d->nstrategies; i++)

@@ -559,12 +559,18 @@ static int drain(runner_t *r, input_id_t id, int max)
 int runner_run(runner_t *r, const volatile sig_atomic_t *stop)
 {
     while (!*stop) {
-        /* Looked for even while busy: a strategy that never idles must still
-         * learn of its fills once execd is up. */
+        /* Chores run on time even when the strategy never idles: heartbeats,
+         * and looking for exe and risk, or it would never learn of its fills. */
+        int64_t now = clock_mono_ns();
+        if (now >= r->next_heartbeat_ns) {
+            shm_writer_heartbeat(&r->sig);
+            shm_writer_heartbeat(&r->stats.w);
+            r->next_heartbeat_ns = now + 1000000000;
+        }
         bool missing = !r->inputs[INPUT_EXE].attached || !r->inputs[INPUT_RISK].attached;
-        if (missing && clock_mono_ns() >= r->next_attach_ns) { /* one shm_open each: cheap */
+        if (missing && now >= r->next_attach_ns) { /* one shm_open each: cheap */
             attach_optional(r);
-            r->next_attach_ns = clock_mono_ns() + 100000000;
+            r->next_attach_ns = now + 100000000;
         }
         int busy = 0;
         for (int i = 0; i < INPUT_COUNT; i++) {
@@ -580,12 +586,6 @@ int runner_run(runner_t *r, const volatile sig_atomic_t *stop)
         }
         if (busy)
             continue;
-        int64_t now = clock_mono_ns();
-        if (now >= r->next_heartbeat_ns) {
-            shm_writer_heartbeat(&r->sig);
-            shm_writer_heartbeat(&r->stats.w);
-            r->next_heartbeat_ns = now + 1000000000;
-        }
         shm_reader_t *rings[INPUT_COUNT];
         int n = 0;
         for (int i = 0; i < INPUT_COUNT; i++)
