@@ -14,17 +14,15 @@ int execd_open(execd_t *x, const cfg_t *cfg, const shm_settings_t *set)
     memset(x, 0, sizeof *x);
     x->spin_ns = set->idle_spin_ns;
     const char *mode;
-    int64_t cap;
+    uint32_t cap;
     int rc;
     if ((rc = cfg_get_string(cfg, "engine.mode", "simulation", &mode)) < 0 ||
-        (rc = cfg_get_int_range(cfg, "execution.exeRingCapacity", EXECD_DEFAULT_EXE_CAPACITY, 1024,
-                                SHM_CAPACITY_MAX, &cap)) < 0)
+        (rc = shm_settings_capacity(cfg, "execution.exeRingCapacity", EXECD_DEFAULT_EXE_CAPACITY, 1024,
+                                    SHM_CAPACITY_MAX, &cap)) < 0)
         return rc;
     if (strcmp(mode, "live") == 0)
         return cfg_value_error(cfg, "engine.mode", "live execution (gRPC) is not built yet; "
                                "use \"simulation\" or \"observation\"");
-    if (cap & (cap - 1))
-        return cfg_value_error(cfg, "execution.exeRingCapacity", "%lld is not a power of two", (long long)cap);
     if ((rc = exec_backend_sim_open(&x->backend, cfg)) < 0)
         return rc;
     char name[SHM_NAME_MAX];
@@ -32,7 +30,7 @@ int execd_open(execd_t *x, const cfg_t *cfg, const shm_settings_t *set)
         (rc = shm_settings_ring_name(set, SE_RING_ORDERS, x->ord_name, sizeof x->ord_name)) < 0 ||
         (rc = shm_settings_ring_name(set, SE_RING_IN, x->in_name, sizeof x->in_name)) < 0)
         return rc;
-    shm_ring_spec_t spec = { SHM_KIND_BROADCAST, SE_EXEC_RECORD_SIZE, (uint32_t)cap, SE_RECTYPE_EXEC };
+    shm_ring_spec_t spec = { SHM_KIND_BROADCAST, SE_EXEC_RECORD_SIZE, cap, SE_RECTYPE_EXEC };
     if ((rc = shm_writer_open(&x->exe, name, &spec, &set->perm)) < 0)
         return rc;
     if ((rc = stats_open(&x->stats, set, "execd")) < 0)

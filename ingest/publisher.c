@@ -10,17 +10,15 @@
 int publisher_open(publisher_t *p, const cfg_t *cfg, const shm_settings_t *set)
 {
     memset(p, 0, sizeof *p);
-    int64_t cap;
-    int rc = cfg_get_int_range(cfg, "ingest.ringCapacity", INGEST_DEFAULT_RING_CAPACITY, 1024,
-                               SHM_CAPACITY_MAX, &cap);
+    uint32_t cap;
+    int rc = shm_settings_capacity(cfg, "ingest.ringCapacity", INGEST_DEFAULT_RING_CAPACITY, 1024,
+                                   SHM_CAPACITY_MAX, &cap);
     if (rc < 0)
         return rc;
-    if (cap & (cap - 1))
-        return cfg_value_error(cfg, "ingest.ringCapacity", "%lld is not a power of two", (long long)cap);
     char name[SHM_NAME_MAX];
     if ((rc = shm_settings_ring_name(set, SE_RING_IN, name, sizeof name)) < 0)
         return rc;
-    shm_ring_spec_t spec = { SHM_KIND_BROADCAST, SE_IN_RECORD_SIZE, (uint32_t)cap, SE_RECTYPE_IN };
+    shm_ring_spec_t spec = { SHM_KIND_BROADCAST, SE_IN_RECORD_SIZE, cap, SE_RECTYPE_IN };
     if ((rc = shm_writer_open(&p->in, name, &spec, &set->perm)) < 0)
         return rc;
     if ((rc = stats_open(&p->stats, set, "ingest")) < 0) {

@@ -39,18 +39,14 @@ static int read_strategies(riskd_t *d, const cfg_t *cfg)
 
 static int open_rings(riskd_t *d, const cfg_t *cfg)
 {
-    int64_t ord_cap, risk_cap;
+    uint32_t ord_cap, risk_cap;
     int rc;
-    if ((rc = cfg_get_int_range(cfg, "riskd.orderRingCapacity", RISKD_ORD_CAPACITY, 64, 1 << 20, &ord_cap)) < 0 ||
-        (rc = cfg_get_int_range(cfg, "riskd.riskRingCapacity", RISKD_RISK_CAPACITY, 1024, 1 << 22, &risk_cap)) < 0)
+    if ((rc = shm_settings_capacity(cfg, "riskd.orderRingCapacity", RISKD_ORD_CAPACITY, 64, 1 << 20, &ord_cap)) < 0 ||
+        (rc = shm_settings_capacity(cfg, "riskd.riskRingCapacity", RISKD_RISK_CAPACITY, 1024, 1 << 22, &risk_cap)) < 0)
         return rc;
-    if (ord_cap & (ord_cap - 1))
-        return cfg_value_error(cfg, "riskd.orderRingCapacity", "%lld is not a power of two", (long long)ord_cap);
-    if (risk_cap & (risk_cap - 1))
-        return cfg_value_error(cfg, "riskd.riskRingCapacity", "%lld is not a power of two", (long long)risk_cap);
     char name[SHM_NAME_MAX];
-    shm_ring_spec_t ord = { SHM_KIND_SPSC, SE_ORDER_RECORD_SIZE, (uint32_t)ord_cap, SE_RECTYPE_ORDER };
-    shm_ring_spec_t risk = { SHM_KIND_BROADCAST, SE_RISK_RECORD_SIZE, (uint32_t)risk_cap, SE_RECTYPE_RISK };
+    shm_ring_spec_t ord = { SHM_KIND_SPSC, SE_ORDER_RECORD_SIZE, ord_cap, SE_RECTYPE_ORDER };
+    shm_ring_spec_t risk = { SHM_KIND_BROADCAST, SE_RISK_RECORD_SIZE, risk_cap, SE_RECTYPE_RISK };
     if ((rc = shm_settings_ring_name(&d->set, SE_RING_ORDERS, name, sizeof name)) < 0 ||
         (rc = shm_writer_open(&d->ord, name, &ord, &d->set.perm)) < 0 ||
         (rc = shm_settings_ring_name(&d->set, SE_RING_RISK, name, sizeof name)) < 0 ||

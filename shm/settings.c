@@ -49,6 +49,19 @@ int shm_settings_load(const cfg_t *cfg, shm_settings_t *out)
     return 0;
 }
 
+int shm_settings_capacity(const cfg_t *cfg, const char *key, uint32_t def, uint32_t min, uint32_t max,
+                          uint32_t *out)
+{
+    int64_t v;
+    int rc = cfg_get_int_range(cfg, key, def, min, max, &v);
+    if (rc < 0)
+        return rc;
+    if (v & (v - 1))
+        return cfg_value_error(cfg, key, "%lld records is not a power of two", (long long)v);
+    *out = (uint32_t)v;
+    return 0;
+}
+
 int shm_settings_ring_name(const shm_settings_t *s, const char *ring, char *out, size_t size)
 {
     return shm_name(out, size, s->prefix, s->instance, ring);

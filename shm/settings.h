@@ -24,6 +24,11 @@ typedef struct {
  * of range). */
 int shm_settings_load(const cfg_t *cfg, shm_settings_t *out);
 
+/* Reads a ring capacity (records) from key: a power of two in [min, max],
+ * def when absent. 0, or SE_ECONFIG naming file, line and key. */
+int shm_settings_capacity(const cfg_t *cfg, const char *key, uint32_t def, uint32_t min, uint32_t max,
+                          uint32_t *out);
+
 /* The segment name of ring under these settings ("/se.default.in"). 0 or -EINVAL. */
 int shm_settings_ring_name(const shm_settings_t *s, const char *ring, char *out, size_t size);
 

@@ -78,18 +78,15 @@ static int open_stats(runner_t *r, const shm_settings_t *set)
 static int open_rings(runner_t *r, const cfg_t *cfg, const shm_settings_t *set)
 {
     char name[SHM_NAME_MAX], ring[80], reader[SHM_READER_NAME_MAX];
-    int64_t cap;
-    int rc = cfg_get_int_range(cfg, "strategyd.signalRingCapacity", RUNNER_DEFAULT_SIGNAL_CAPACITY, 64,
-                               1 << 20, &cap);
+    uint32_t cap;
+    int rc = shm_settings_capacity(cfg, "strategyd.signalRingCapacity", RUNNER_DEFAULT_SIGNAL_CAPACITY, 64,
+                                   1 << 20, &cap);
     if (rc < 0)
         return rc;
-    if (cap & (cap - 1))
-        return cfg_value_error(cfg, "strategyd.signalRingCapacity", "%lld is not a power of two",
-                               (long long)cap);
     snprintf(ring, sizeof ring, "%s%s", SE_RING_SIGNAL_PREFIX, r->host.name);
     if ((rc = shm_settings_ring_name(set, ring, name, sizeof name)) < 0)
         return rc;
-    shm_ring_spec_t sig = { SHM_KIND_SPSC, SE_SIGNAL_RECORD_SIZE, (uint32_t)cap, SE_RECTYPE_SIGNAL };
+    shm_ring_spec_t sig = { SHM_KIND_SPSC, SE_SIGNAL_RECORD_SIZE, cap, SE_RECTYPE_SIGNAL };
     if ((rc = shm_writer_open(&r->sig, name, &sig, &set->perm)) < 0)
         return rc;
     static const char *const rings[INPUT_COUNT] = { SE_RING_IN, SE_RING_EXEC, SE_RING_RISK };

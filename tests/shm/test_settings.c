@@ -83,6 +83,22 @@ START_TEST(settings_should_refuse_bad_values_naming_the_key)
 }
 END_TEST
 
+START_TEST(capacities_should_be_powers_of_two_in_range)
+{
+    cfg_t *cfg = load("a = 1024; b = 1000; c = 16; d = \"x\";\n");
+    uint32_t v;
+    ck_assert_int_eq(shm_settings_capacity(cfg, "a", 64, 64, 1 << 20, &v), 0);
+    ck_assert_uint_eq(v, 1024);
+    ck_assert_int_eq(shm_settings_capacity(cfg, "absent", 64, 64, 1 << 20, &v), 0);
+    ck_assert_uint_eq(v, 64);
+    ck_assert_int_eq(shm_settings_capacity(cfg, "b", 64, 64, 1 << 20, &v), SE_ECONFIG);
+    ck_assert_ptr_nonnull(strstr(se_errmsg(), ":1: b: 1000 records is not a power of two"));
+    ck_assert_int_eq(shm_settings_capacity(cfg, "c", 64, 64, 1 << 20, &v), SE_ECONFIG);
+    ck_assert_int_eq(shm_settings_capacity(cfg, "d", 64, 64, 1 << 20, &v), SE_ECONFIG);
+    cfg_close(cfg);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("settings");
@@ -91,6 +107,7 @@ int main(void)
     tcase_add_test(tc, settings_should_read_instance_group_and_spin);
     tcase_add_loop_test(tc, settings_should_refuse_bad_values_naming_the_key, 0,
                         (int)(sizeof bad / sizeof bad[0]));
+    tcase_add_test(tc, capacities_should_be_powers_of_two_in_range);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
