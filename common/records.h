@@ -158,7 +158,8 @@ typedef struct {
     uint8_t kind;  /* se_exec_kind_t */
     uint8_t side;  /* se_side_t of the order */
     uint8_t order_type;
-    uint8_t pad0;
+    uint8_t action; /* se_action_t of the request answered: a REJECT of a CANCEL
+                       leaves the order as it was */
     uint32_t strategy_index;
     int64_t ts_ingest_ns;   /* hops of the tick that led to the order */
     int64_t ts_risk_ns;

@@ -269,6 +269,7 @@ static void report_init(se_exec_rec_t *r, uint8_t kind, const se_order_rec_t *o,
 {
     memset(r, 0, sizeof *r);
     r->kind = kind;
+    r->action = o->action;
     r->side = o->side;
     r->order_type = o->order_type;
     r->strategy_index = o->strategy_index;
@@ -545,6 +546,7 @@ static void on_cancel(sim_t *s, const se_order_rec_t *o, int64_t now_ns, sim_emi
         rest_unlink(s, i);
     /* The working order's description, with the cancel request's timestamps. */
     report_init(&r, SE_EXEC_CANCELLED, &w->ord, now_ns, now_ns);
+    r.action = o->action; /* it answers the cancel */
     r.ts_ingest_ns = o->ts_ingest_ns;
     r.ts_strategy_ns = o->ts_strategy_ns;
     r.ts_risk_ns = o->ts_risk_ns;

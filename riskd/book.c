@@ -574,6 +574,8 @@ int book_on_exec(book_t *b, const se_exec_rec_t *e, book_change_t *chg)
     }
     case SE_EXEC_REJECT:
     case SE_EXEC_CANCELLED: {
+        if (e->kind == SE_EXEC_REJECT && e->action == SE_ACTION_CANCEL)
+            return 0; /* a refused cancel: the order is still what it was */
         uint64_t key[ID_WORDS];
         if (book__key(key, ID_WORDS, e->client_order_id) < 0)
             return 0;

@@ -225,7 +225,7 @@ static void handle_exec(runner_t *r, se_exec_rec_t *e)
     if (e->kind == SE_EXEC_FILL)
         deliver_fill(r, e->fill_id, e->client_order_id, e->symbol, e->side, e->qty, e->price,
                      e->ts_report_ns);
-    else if (e->kind == SE_EXEC_REJECT)
+    else if (e->kind == SE_EXEC_REJECT && e->action != SE_ACTION_CANCEL) /* a refused cancel changes nothing */
         order_gone(r, e->client_order_id, e->symbol, STRAT_ORDER_REJECTED, e->qty, e->reason);
     else if (e->kind == SE_EXEC_CANCELLED)
         order_gone(r, e->client_order_id, e->symbol, STRAT_ORDER_CANCELLED, e->leaves_qty, e->reason);

@@ -465,6 +465,7 @@ START_TEST(sim_should_reject_a_cancel_of_an_unknown_or_finished_order)
     ck_assert_int_eq(cap->n, 1);
     expect_reject(0, "never-seen", "unknown order");
     ck_assert_str_eq(report(0)->order_id, "");
+    ck_assert_int_eq(report(0)->action, SE_ACTION_CANCEL); /* a refused cancel, not a refused order */
     new_order("m-1", "BTC-USD", SE_SIDE_BUY, SE_ORDER_MARKET, 1, 0, T0);
     sim_poll(&sim, T0 + 250 * US, capture, cap);
     ck_assert_int_eq(report(2)->kind, SE_EXEC_FILL);
@@ -691,7 +692,6 @@ START_TEST(sim_reports_should_carry_every_field)
 
     /* Padding is zero: the records go to shared memory as they are. */
     for (int i = 0; i < cap->n; i++) {
-        ck_assert_int_eq(report(i)->pad0, 0);
         for (size_t k = 0; k < sizeof report(i)->pad; k++)
             ck_assert_int_eq(report(i)->pad[k], 0);
     }

@@ -240,6 +240,17 @@ START_TEST(book_should_count_pending_per_side_until_filled_rejected_or_cancelled
 }
 END_TEST
 
+START_TEST(book_should_keep_an_order_whose_cancel_was_refused)
+{
+    ck_assert_int_eq(book_order_add(b, "o1", A, "BTC-USD", SE_SIDE_BUY, 5), 0);
+    se_exec_rec_t e = exec_rec(SE_EXEC_REJECT, "o1", "", A, "BTC-USD", SE_SIDE_BUY, 5, 0, 0);
+    e.action = SE_ACTION_CANCEL; /* the venue refused the cancel: the order still works */
+    ck_assert_int_eq(book_on_exec(b, &e, NULL), 0);
+    ck_assert(book_order_is_open(b, "o1"));
+    ck_assert_double_eq_tol(book_cell(b, A, book_find_symbol(b, "BTC-USD"))->pending_buy, 5, EPS);
+}
+END_TEST
+
 START_TEST(book_should_take_leaves_qty_of_an_exec_fill_as_the_open_quantity)
 {
     ck_assert_int_eq(book_order_add(b, "o1", A, "BTC-USD", SE_SIDE_BUY, 5), 0);
@@ -596,6 +607,7 @@ static Suite *book_suite(void)
     tcase_add_test(tc, book_should_refuse_a_fill_it_cannot_attribute);
     tcase_add_test(tc, book_should_book_a_fill_to_its_orders_strategy_and_say_which);
     tcase_add_test(tc, book_should_count_pending_per_side_until_filled_rejected_or_cancelled);
+    tcase_add_test(tc, book_should_keep_an_order_whose_cancel_was_refused);
     tcase_add_test(tc, book_should_take_leaves_qty_of_an_exec_fill_as_the_open_quantity);
     tcase_add_test(tc, book_should_return_pending_to_exactly_zero_after_decimal_orders);
     tcase_add_test(tc, book_should_refuse_bad_and_repeated_orders);
