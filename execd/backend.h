@@ -24,6 +24,9 @@ typedef struct exec_backend {
     void (*poll)(void *impl, int64_t now_ns, exec_emit_fn emit, void *ctx);
     /* When poll next has work (CLOCK_REALTIME ns), or INT64_MAX. */
     int64_t (*next_event_ns)(const void *impl);
+    /* True while a quote can change an order's fate (resting limit orders):
+     * only then must execd wake for every tick. */
+    int (*needs_quotes)(const void *impl);
     void (*close)(struct exec_backend *b);
 } exec_backend_t;
 

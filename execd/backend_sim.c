@@ -29,6 +29,11 @@ static int64_t next_event(const void *impl)
     return sim_next_event_ns(impl);
 }
 
+static int needs_quotes(const void *impl)
+{
+    return sim_working(impl) > 0;
+}
+
 static void close_sim(exec_backend_t *b)
 {
     if (b->impl) {
@@ -54,6 +59,6 @@ int exec_backend_sim_open(exec_backend_t *b, const cfg_t *cfg)
         free(s);
         return se_err(rc, "execd: cannot set up the simulator for %lld orders", (long long)max_orders);
     }
-    *b = (exec_backend_t){ "simulation", s, on_quote, on_order, poll_sim, next_event, close_sim };
+    *b = (exec_backend_t){ "simulation", s, on_quote, on_order, poll_sim, next_event, needs_quotes, close_sim };
     return 0;
 }

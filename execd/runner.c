@@ -173,17 +173,20 @@ int execd_run(execd_t *x, const volatile sig_atomic_t *stop)
         if (drain(x) > 0)
             continue;
         /* Sleep until new input or the backend's next due work. */
-        int64_t timeout = x->have_ord && x->have_in ? 1000000000 : 100000000;
+        /* 10 ms: when ticks do not wake execd, `in` is still read that often. */
+        int64_t timeout = 10000000;
         int64_t next = x->backend.next_event_ns(x->backend.impl);
         if (next != INT64_MAX) {
             int64_t until = next - clock_real_ns();
             timeout = until < 0 ? 0 : until < timeout ? until : timeout;
         }
+        /* Ticks wake execd only while they can fill something: every other
+         * tick is read, without a wake-up of its own, when an order comes. */
         shm_reader_t *rings[2];
         int nrings = 0;
         if (x->have_ord)
             rings[nrings++] = &x->ord;
-        if (x->have_in)
+        if (x->have_in && x->backend.needs_quotes(x->backend.impl))
             rings[nrings++] = &x->in;
         if (nrings)
             shm_wait(rings, nrings, timeout < x->spin_ns ? timeout : x->spin_ns, timeout);

@@ -496,12 +496,14 @@ int riskd_run(riskd_t *d, const volatile sig_atomic_t *stop, volatile sig_atomic
         for (int i = 0; i < d->nstrategies; i++)
             if (d->sig[i].attached)
                 rings[n++] = &d->sig[i].r;
-        if (d->in.attached)
-            rings[n++] = &d->in.r;
+        /* Not `in`: riskd needs the latest quote only when it decides, and it
+         * reads `in` (marks) before every decision; waking for every tick
+         * would cost each tick one more wake-up on a crowded machine. */
         if (d->exe.attached)
             rings[n++] = &d->exe.r;
+        /* 10 ms: `in` is read at least that often, so it cannot lap riskd. */
         if (n)
-            shm_wait(rings, n, d->spin_ns, 100000000);
+            shm_wait(rings, n, d->spin_ns, 10000000);
         else {
             struct timespec ts = { 0, 100000000 };
             nanosleep(&ts, NULL);
