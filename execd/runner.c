@@ -71,7 +71,7 @@ static void quotes_from_history(execd_t *x)
 {
     const shm_reader_t *in = &x->in;
     se_in_rec_t q;
-    for (uint64_t at = in->pos > in->seg.capacity ? in->pos - in->seg.capacity : 0; at < in->pos; at++)
+    for (uint64_t at = shm_reader_history_start(in); at < in->pos; at++)
         if (shm_peek(&in->seg, at, &q) == SHM_OK && q.kind == SE_IN_QUOTE) {
             q.symbol[SE_SYMBOL_MAX - 1] = '\0';
             x->backend.on_quote(x->backend.impl, &q, clock_real_ns(), publish, x);

@@ -191,7 +191,7 @@ static void after_book_change(riskd_t *d, int rc, const book_change_t *chg, bool
 static void recover(riskd_t *d)
 {
     const shm_reader_t *exe = &d->exe.r;
-    uint64_t from = exe->pos > exe->seg.capacity ? exe->pos - exe->seg.capacity : 0, fills = 0;
+    uint64_t from = shm_reader_history_start(exe), fills = 0;
     se_exec_rec_t e;
     for (uint64_t at = from; at < exe->pos; at++) {
         if (shm_peek(&exe->seg, at, &e) != SHM_OK || e.kind != SE_EXEC_FILL)
@@ -213,7 +213,7 @@ static void mark_from_history(riskd_t *d)
     const shm_reader_t *in = &d->in.r;
     se_in_rec_t rec;
     book_change_t chg;
-    for (uint64_t at = in->pos > in->seg.capacity ? in->pos - in->seg.capacity : 0; at < in->pos; at++)
+    for (uint64_t at = shm_reader_history_start(in); at < in->pos; at++)
         if (shm_peek(&in->seg, at, &rec) == SHM_OK && rec.kind == SE_IN_QUOTE) {
             rec.symbol[SE_SYMBOL_MAX - 1] = '\0';
             book_on_in(&d->book, &rec, &chg);

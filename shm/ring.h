@@ -154,6 +154,14 @@ static inline shm_status_t shm_writer_write(shm_writer_t *w, const void *payload
 int shm_reader_open(shm_reader_t *r, const char *name, const shm_ring_spec_t *expect,
                     const char *reader_name, shm_start_t start, int64_t timeout_ns);
 
+/* The oldest position that may still hold a record: where a reader looks back
+ * over what was written before it attached (recovery, late attach). Records
+ * there may already be overwritten; shm_peek says so. */
+static inline uint64_t shm_reader_history_start(const shm_reader_t *r)
+{
+    return r->pos > r->seg.capacity ? r->pos - r->seg.capacity : 0;
+}
+
 /* Releases the reader slot (an SPSC position is kept for the next reader) and unmaps. */
 void shm_reader_close(shm_reader_t *r);
 

@@ -118,7 +118,7 @@ static void catch_up(runner_t *r, input_id_t id)
         se_exec_rec_t exe;
         se_risk_rec_t risk;
     } rec;
-    for (uint64_t at = rd->pos > rd->seg.capacity ? rd->pos - rd->seg.capacity : 0; at < rd->pos; at++) {
+    for (uint64_t at = shm_reader_history_start(rd); at < rd->pos; at++) {
         if (shm_peek(&rd->seg, at, &rec) != SHM_OK)
             continue;
         if (id == INPUT_EXE)
@@ -335,12 +335,6 @@ static void recover_one(runner_t *r, recovery_t *rc, const char *fill_id, const 
     rc->fills++;
 }
 
-/* Where a ring's retained history starts, for a reader attached at its head. */
-static uint64_t history_start(const shm_reader_t *rd)
-{
-    return rd->pos > rd->seg.capacity ? rd->pos - rd->seg.capacity : 0;
-}
-
 /* A restarted strategy must neither forget nor double a position: its fills
  * still in `in` (live) and `exe` (simulation) from before this process
  * started are summed per symbol and handed over through on_position_update,
@@ -351,7 +345,7 @@ static void recover_positions(runner_t *r)
     recovery_t rc = { .npos = 0 };
     const shm_reader_t *in = &r->inputs[INPUT_IN].r;
     se_in_rec_t rec;
-    for (uint64_t at = history_start(in); at < in->pos; at++) {
+    for (uint64_t at = shm_reader_history_start(in); at < in->pos; at++) {
         if (shm_peek(&in->seg, at, &rec) != SHM_OK || rec.kind != SE_IN_FILL)
             continue;
         se_fill_t *f = &rec.u.fill;
@@ -361,7 +355,7 @@ static void recover_positions(runner_t *r)
     if (r->inputs[INPUT_EXE].attached) {
         const shm_reader_t *exe = &r->inputs[INPUT_EXE].r;
         se_exec_rec_t e;
-        for (uint64_t at = history_start(exe); at < exe->pos; at++) {
+        for (uint64_t at = shm_reader_history_start(exe); at < exe->pos; at++) {
             if (shm_peek(&exe->seg, at, &e) != SHM_OK)
                 continue;
             e.symbol[SE_SYMBOL_MAX - 1] = e.client_order_id[SE_ID_MAX - 1] = e.fill_id[SE_ID_MAX - 1] = '\0';
