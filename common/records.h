@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include "shm/layout.h"
+#include "shm/ring.h"
 
 #define SE_SYMBOL_MAX   16 /* 15 bytes and a NUL */
 #define SE_ID_MAX       48 /* client_order_id, fill_id, order_id: 47 bytes and a NUL */
@@ -211,6 +212,14 @@ typedef struct {
 
 #define SE_RISK_RECORD_SIZE 256u
 _Static_assert(sizeof(se_risk_rec_t) == SE_RISK_RECORD_SIZE - SHM_SEQ_BYTES, "risk record fills 256 bytes");
+
+/* The layout of each ring, for its writer (with its capacity) and its readers
+ * (capacity 0: whatever the writer chose; kind, record size and type must match). */
+#define SE_SPEC_IN(cap)     ((shm_ring_spec_t){ SHM_KIND_BROADCAST, SE_IN_RECORD_SIZE, (cap), SE_RECTYPE_IN })
+#define SE_SPEC_SIGNAL(cap) ((shm_ring_spec_t){ SHM_KIND_SPSC, SE_SIGNAL_RECORD_SIZE, (cap), SE_RECTYPE_SIGNAL })
+#define SE_SPEC_ORDER(cap)  ((shm_ring_spec_t){ SHM_KIND_SPSC, SE_ORDER_RECORD_SIZE, (cap), SE_RECTYPE_ORDER })
+#define SE_SPEC_EXEC(cap)   ((shm_ring_spec_t){ SHM_KIND_BROADCAST, SE_EXEC_RECORD_SIZE, (cap), SE_RECTYPE_EXEC })
+#define SE_SPEC_RISK(cap)   ((shm_ring_spec_t){ SHM_KIND_BROADCAST, SE_RISK_RECORD_SIZE, (cap), SE_RECTYPE_RISK })
 
 /* Writes r as one line of JSON (no newline) in the external contract's format:
  * a quote as Redis market data, a fill or position as their NATS messages.

@@ -30,7 +30,7 @@ int execd_open(execd_t *x, const cfg_t *cfg, const shm_settings_t *set)
         (rc = shm_settings_ring_name(set, SE_RING_ORDERS, x->ord_name, sizeof x->ord_name)) < 0 ||
         (rc = shm_settings_ring_name(set, SE_RING_IN, x->in_name, sizeof x->in_name)) < 0)
         return rc;
-    shm_ring_spec_t spec = { SHM_KIND_BROADCAST, SE_EXEC_RECORD_SIZE, cap, SE_RECTYPE_EXEC };
+    shm_ring_spec_t spec = SE_SPEC_EXEC(cap);
     if ((rc = shm_writer_open(&x->exe, name, &spec, &set->perm)) < 0)
         return rc;
     if ((rc = stats_open(&x->stats, set, "execd")) < 0)
@@ -80,24 +80,11 @@ static void quotes_from_history(execd_t *x)
 
 static void attach(execd_t *x)
 {
-    if (!x->have_ord && shm_reader_open(&x->ord, x->ord_name, NULL, "execd", SHM_START_HEAD, 0) == 0) {
-        if (x->ord.seg.hdr->record_type == SE_RECTYPE_ORDER && x->ord.seg.record_size == SE_ORDER_RECORD_SIZE) {
-            x->have_ord = true;
-            log_info("attached", LOG_STR("ring", x->ord_name));
-        } else {
-            log_error("ring ord has the wrong record type; not reading it", LOG_STR("ring", x->ord_name));
-            shm_reader_close(&x->ord);
-        }
-    }
-    if (!x->have_in && shm_reader_open(&x->in, x->in_name, NULL, "execd", SHM_START_HEAD, 0) == 0) {
-        if (x->in.seg.hdr->record_type == SE_RECTYPE_IN && x->in.seg.record_size == SE_IN_RECORD_SIZE) {
-            x->have_in = true;
-            log_info("attached", LOG_STR("ring", x->in_name));
-            quotes_from_history(x);
-        } else {
-            log_error("ring in has the wrong record type; not reading it", LOG_STR("ring", x->in_name));
-            shm_reader_close(&x->in);
-        }
+    if (!x->have_ord && shm_try_attach(&x->ord, x->ord_name, SE_SPEC_ORDER(0), "execd") == 0)
+        x->have_ord = true;
+    if (!x->have_in && shm_try_attach(&x->in, x->in_name, SE_SPEC_IN(0), "execd") == 0) {
+        x->have_in = true;
+        quotes_from_history(x);
     }
 }
 

@@ -18,7 +18,7 @@ int publisher_open(publisher_t *p, const cfg_t *cfg, const shm_settings_t *set)
     char name[SHM_NAME_MAX];
     if ((rc = shm_settings_ring_name(set, SE_RING_IN, name, sizeof name)) < 0)
         return rc;
-    shm_ring_spec_t spec = { SHM_KIND_BROADCAST, SE_IN_RECORD_SIZE, cap, SE_RECTYPE_IN };
+    shm_ring_spec_t spec = SE_SPEC_IN(cap);
     if ((rc = shm_writer_open(&p->in, name, &spec, &set->perm)) < 0)
         return rc;
     if ((rc = stats_open(&p->stats, set, "ingest")) < 0) {

@@ -45,8 +45,7 @@ static int open_rings(riskd_t *d, const cfg_t *cfg)
         (rc = shm_settings_capacity(cfg, "riskd.riskRingCapacity", RISKD_RISK_CAPACITY, 1024, 1 << 22, &risk_cap)) < 0)
         return rc;
     char name[SHM_NAME_MAX];
-    shm_ring_spec_t ord = { SHM_KIND_SPSC, SE_ORDER_RECORD_SIZE, ord_cap, SE_RECTYPE_ORDER };
-    shm_ring_spec_t risk = { SHM_KIND_BROADCAST, SE_RISK_RECORD_SIZE, risk_cap, SE_RECTYPE_RISK };
+    shm_ring_spec_t ord = SE_SPEC_ORDER(ord_cap), risk = SE_SPEC_RISK(risk_cap);
     if ((rc = shm_settings_ring_name(&d->set, SE_RING_ORDERS, name, sizeof name)) < 0 ||
         (rc = shm_writer_open(&d->ord, name, &ord, &d->set.perm)) < 0 ||
         (rc = shm_settings_ring_name(&d->set, SE_RING_RISK, name, sizeof name)) < 0 ||
@@ -224,33 +223,16 @@ static void attach(riskd_t *d)
 {
     for (int i = 0; i < d->nstrategies; i++) {
         riskd_input_t *in = &d->sig[i];
-        if (in->attached || shm_reader_open(&in->r, in->segment, NULL, "riskd", SHM_START_HEAD, 0) < 0)
-            continue;
-        if (in->r.seg.record_size != SE_SIGNAL_RECORD_SIZE || in->r.seg.kind != SHM_KIND_SPSC) {
-            log_error("signal ring has the wrong layout; not reading it", LOG_STR("ring", in->segment));
-            shm_reader_close(&in->r);
-            continue;
-        }
-        in->attached = true;
-        log_info("attached", LOG_STR("ring", in->segment), LOG_STR("strategy", d->names[i]));
+        if (!in->attached && shm_try_attach(&in->r, in->segment, SE_SPEC_SIGNAL(0), "riskd") == 0)
+            in->attached = true;
     }
-    static const uint32_t sizes[2] = { SE_IN_RECORD_SIZE, SE_EXEC_RECORD_SIZE };
-    riskd_input_t *opt[2] = { &d->in, &d->exe };
-    for (int i = 0; i < 2; i++) {
-        riskd_input_t *in = opt[i];
-        if (in->attached || shm_reader_open(&in->r, in->segment, NULL, "riskd", SHM_START_HEAD, 0) < 0)
-            continue;
-        if (in->r.seg.record_size != sizes[i]) {
-            log_error("ring has the wrong layout; not reading it", LOG_STR("ring", in->segment));
-            shm_reader_close(&in->r);
-            continue;
-        }
-        in->attached = true;
-        log_info("attached", LOG_STR("ring", in->segment));
-        if (in == &d->exe)
-            recover(d);
-        else
-            mark_from_history(d);
+    if (!d->in.attached && shm_try_attach(&d->in.r, d->in.segment, SE_SPEC_IN(0), "riskd") == 0) {
+        d->in.attached = true;
+        mark_from_history(d);
+    }
+    if (!d->exe.attached && shm_try_attach(&d->exe.r, d->exe.segment, SE_SPEC_EXEC(0), "riskd") == 0) {
+        d->exe.attached = true;
+        recover(d);
     }
 }
 

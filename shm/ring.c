@@ -13,6 +13,7 @@
 
 #include "common/clock.h"
 #include "common/err.h"
+#include "common/log.h"
 #include "shm/futex.h"
 
 static int check_spec(const shm_ring_spec_t *spec, const char *name)
@@ -36,12 +37,22 @@ static bool same_layout(const shm_header_t *h, const shm_ring_spec_t *spec)
            h->capacity == spec->capacity;
 }
 
+/* What a reader asks of a segment: its kind and record size; its capacity and
+ * record type too, unless the reader leaves them 0 (the writer chooses). */
+static bool reader_accepts(const shm_header_t *h, const shm_ring_spec_t *expect)
+{
+    return h->kind == (uint32_t)expect->kind && h->record_size == expect->record_size &&
+           (expect->capacity == 0 || h->capacity == expect->capacity) &&
+           (expect->record_type == 0 || h->record_type == expect->record_type);
+}
+
 static void describe_layout_mismatch(const shm_header_t *h, const shm_ring_spec_t *spec,
                                      const char *name)
 {
-    se_err(SE_ELAYOUT, "ring %s: segment has kind %u, record size %u, capacity %u; expected kind %d, "
-           "record size %u, capacity %u", name, h->kind, h->record_size, h->capacity,
-           (int)spec->kind, spec->record_size, spec->capacity);
+    se_err(SE_ELAYOUT, "ring %s: segment has kind %u, record size %u, capacity %u, record type %u; "
+           "expected kind %d, record size %u, capacity %u, record type %u (0: any)", name, h->kind,
+           h->record_size, h->capacity, h->record_type, (int)spec->kind, spec->record_size,
+           spec->capacity, spec->record_type);
 }
 
 /* Creates a new segment with O_EXCL; -EEXIST when the name is taken. The
@@ -347,7 +358,7 @@ int shm_reader_open(shm_reader_t *r, const char *name, const shm_ring_spec_t *ex
         shm_segment_unmap(&r->seg);
         return se_err(SE_ELAYOUT, "%s is a stats block, not a ring", name);
     }
-    if (expect && !same_layout(h, expect)) {
+    if (expect && !reader_accepts(h, expect)) {
         describe_layout_mismatch(h, expect, name);
         shm_segment_unmap(&r->seg);
         return SE_ELAYOUT;
@@ -381,6 +392,19 @@ int shm_reader_open(shm_reader_t *r, const char *name, const shm_ring_spec_t *ex
     shm__store_release(&s->position, r->pos);
     shm__reader_touch(r);
     return 0;
+}
+
+int shm_try_attach(shm_reader_t *r, const char *name, shm_ring_spec_t expect, const char *reader_name)
+{
+    static int64_t next_complaint_ns;
+    int rc = shm_reader_open(r, name, &expect, reader_name, SHM_START_HEAD, 0);
+    if (rc == 0) {
+        log_info("attached", LOG_STR("ring", name), LOG_STR("reader", reader_name));
+    } else if (rc != -ETIMEDOUT && rc != SE_ENOTREADY && clock_mono_ns() >= next_complaint_ns) {
+        log_error("ring is there but cannot be read", LOG_STR("ring", name), LOG_STR("error", se_errmsg()));
+        next_complaint_ns = clock_mono_ns() + 10000000000LL;
+    }
+    return rc;
 }
 
 void shm_reader_close(shm_reader_t *r)

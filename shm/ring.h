@@ -147,7 +147,8 @@ static inline shm_status_t shm_writer_write(shm_writer_t *w, const void *payload
 /* Attaches to ring `name` as reader reader_name (at most SHM_READER_NAME_MAX-1
  * bytes, shown by shmtool), waiting up to timeout_ns (<0: forever) for the
  * writer to create it. expect may be NULL to accept any layout; otherwise a
- * different kind, record size or capacity is SE_ELAYOUT. Registers in a reader
+ * different kind or record size is SE_ELAYOUT, and so are a different capacity
+ * and record type unless expect leaves them 0. Registers in a reader
  * slot: the SPSC ring's only one (-EBUSY while a live reader holds it), or a
  * broadcast slot (-ENOSPC when all are held by live readers). An SPSC reader
  * resumes at the position stored in its slot. Returns 0 or a negative code. */
@@ -161,6 +162,13 @@ static inline uint64_t shm_reader_history_start(const shm_reader_t *r)
 {
     return r->pos > r->seg.capacity ? r->pos - r->seg.capacity : 0;
 }
+
+/* One look, no waiting, for a ring that may not exist yet (its writer starts
+ * later or restarts): attaches as reader_name at the head if it is there and
+ * laid out as expect asks. Returns 0 (attached; logged), -ETIMEDOUT (not there
+ * yet; silent), or another negative code (there but unusable, e.g.
+ * SE_ELAYOUT; logged at most every 10 s). */
+int shm_try_attach(shm_reader_t *r, const char *name, shm_ring_spec_t expect, const char *reader_name);
 
 /* Releases the reader slot (an SPSC position is kept for the next reader) and unmaps. */
 void shm_reader_close(shm_reader_t *r);

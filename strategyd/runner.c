@@ -86,7 +86,7 @@ static int open_rings(runner_t *r, const cfg_t *cfg, const shm_settings_t *set)
     snprintf(ring, sizeof ring, "%s%s", SE_RING_SIGNAL_PREFIX, r->host.name);
     if ((rc = shm_settings_ring_name(set, ring, name, sizeof name)) < 0)
         return rc;
-    shm_ring_spec_t sig = { SHM_KIND_SPSC, SE_SIGNAL_RECORD_SIZE, cap, SE_RECTYPE_SIGNAL };
+    shm_ring_spec_t sig = SE_SPEC_SIGNAL(cap);
     if ((rc = shm_writer_open(&r->sig, name, &sig, &set->perm)) < 0)
         return rc;
     static const char *const rings[INPUT_COUNT] = { SE_RING_IN, SE_RING_EXEC, SE_RING_RISK };
@@ -96,7 +96,8 @@ static int open_rings(runner_t *r, const cfg_t *cfg, const shm_settings_t *set)
     snprintf(reader, sizeof reader, "strategyd.%.24s", r->host.name);
     /* Any capacity: ingest chooses it. A strategy waits for ingest to come up. */
     input_t *in = &r->inputs[INPUT_IN];
-    if ((rc = shm_reader_open(&in->r, in->segment, NULL, reader, SHM_START_HEAD, -1)) < 0)
+    shm_ring_spec_t spec = SE_SPEC_IN(0);
+    if ((rc = shm_reader_open(&in->r, in->segment, &spec, reader, SHM_START_HEAD, -1)) < 0)
         return rc;
     in->attached = true;
     return 0;
@@ -130,23 +131,14 @@ static void catch_up(runner_t *r, input_id_t id)
 
 static void attach_optional(runner_t *r)
 {
-    static const uint32_t types[INPUT_COUNT] = { SE_RECTYPE_IN, SE_RECTYPE_EXEC, SE_RECTYPE_RISK };
-    static const uint32_t sizes[INPUT_COUNT] = { SE_IN_RECORD_SIZE, SE_EXEC_RECORD_SIZE, SE_RISK_RECORD_SIZE };
+    const shm_ring_spec_t specs[INPUT_COUNT] = { SE_SPEC_IN(0), SE_SPEC_EXEC(0), SE_SPEC_RISK(0) };
     char reader[SHM_READER_NAME_MAX];
     snprintf(reader, sizeof reader, "strategyd.%.24s", r->host.name);
     for (int i = INPUT_EXE; i < INPUT_COUNT; i++) {
         input_t *in = &r->inputs[i];
-        if (in->attached || shm_reader_open(&in->r, in->segment, NULL, reader, SHM_START_HEAD, 0) < 0)
+        if (in->attached || shm_try_attach(&in->r, in->segment, specs[i], reader) < 0)
             continue;
-        if (in->r.seg.hdr->record_type != types[i] || in->r.seg.record_size != sizes[i]) {
-            log_error("ring has the wrong record type; not reading it", LOG_STR("ring", in->segment),
-                      LOG_UINT("record_type", in->r.seg.hdr->record_type));
-            shm_reader_close(&in->r);
-            continue;
-        }
         in->attached = true;
-        log_info("attached", LOG_STR("strategy", r->host.name), LOG_STR("ring", in->segment),
-                 LOG_BOOL("late", r->started));
         if (r->started)
             catch_up(r, (input_id_t)i);
     }
