@@ -11,6 +11,19 @@ PACKAGES=(
   check                 # unit tests
   valgrind              # make valgrind
   libzmq3-dev           # bench: ZeroMQ baseline of bench-ring
+  libuv1-dev            # ingest: event loop of the Redis and NATS feeds
+  libhiredis-dev        # ingest: Redis market data
+  libnats-dev           # ingest: NATS fills and positions
+  libgrpc-dev           # execd and venue-sim: gRPC core C API
+  libprotobuf-c-dev protobuf-c-compiler   # proto/execution.proto
+  libmicrohttpd-dev     # every process: /health and /metrics
+  libsystemd-dev        # every process: sd_notify READY and WATCHDOG
+  libpython3-dev        # strategyd: Python strategies
+  golang-go             # plugins/go: the Go example strategy
+  redis-server nats-server   # live-mode tests start their own servers
+  prometheus            # promtool and the Prometheus integration test
+  python3-grpcio python3-redis   # independent peers in interoperability tests
+  systemd               # systemd-analyze verify of deploy/systemd
 )
 
 missing=()
