@@ -39,6 +39,10 @@ PROC_DIRS := $(foreach d,ingest strategyd riskd execd,$(if $(filter-out $(d)/mai
 PROC_LIBS := $(foreach d,$(PROC_DIRS),$(OUT)/$(d)/lib$(d).a)
 PROGRAMS  := $(OUT)/bin/shmtool $(foreach d,$(PROC_DIRS),$(if $(wildcard $(d)/main.c),$(OUT)/bin/$(d)))
 PLUGINS   := $(patsubst plugins/c/%.c,plugins/%.so,$(wildcard plugins/c/*.c))
+# Go strategies: every main package of the module plugins/go (all but the
+# strat glue) becomes plugins/go_<dir>.so. See the rule below.
+GO_PLUGINS := $(patsubst plugins/go/%/,plugins/go_%.so,$(filter-out plugins/go/strat/,$(wildcard plugins/go/*/)))
+GO_SRC     := plugins/go/go.mod plugins/go/exports.map $(wildcard plugins/go/*/*.go plugins/go/*/*.[ch])
 
 TEST_SRC  := $(wildcard tests/*/test_*.c)
 TEST_BINS := $(TEST_SRC:%.c=$(OUT)/%)
@@ -60,7 +64,7 @@ deps:
 TEST_PLUGINS := $(patsubst tests/strategyd/plugins/%.c,$(OUT)/tests/strategyd/plugins/%.so,\
                   $(wildcard tests/strategyd/plugins/*.c))
 
-build: $(PROGRAMS) $(TEST_BINS) $(BENCH_BINS) $(PLUGINS) $(TEST_PLUGINS)
+build: $(PROGRAMS) $(TEST_BINS) $(BENCH_BINS) $(PLUGINS) $(TEST_PLUGINS) $(GO_PLUGINS)
 ifeq ($(BUILD),release)
 	@mkdir -p bin
 	@cp -f $(PROGRAMS) bin/
@@ -71,6 +75,18 @@ endif
 plugins/%.so: plugins/c/%.c plugins/include/strategy.h
 	$(CC) -std=gnu11 -Wall -Wextra -Werror -O2 -g -fPIC -shared -fvisibility=hidden \
 	  -Iplugins/include $< -o $@
+
+# A Go strategy is built as its users would build it (README "Go strategies"):
+# go build -buildmode=c-shared, exporting only strat_plugin_entry (version
+# script). Not instrumented in any variant. Offline and self-contained: the
+# caches live in build/go, nothing is downloaded, no VCS stamping (a bare clone
+# may lack what git needs). go also writes a C header beside the .so: unused.
+GO_ENV := GOCACHE=$(CURDIR)/build/go/cache GOPATH=$(CURDIR)/build/go/path GOPROXY=off GOFLAGS=-mod=readonly \
+          GOTOOLCHAIN=local CGO_ENABLED=1 CC="$(CC)"
+plugins/go_%.so: $(GO_SRC) plugins/include/strategy.h
+	cd plugins/go && $(GO_ENV) go build -buildmode=c-shared -buildvcs=false -trimpath \
+	  -ldflags='-extldflags=-Wl,--version-script=$(CURDIR)/plugins/go/exports.map' -o $(CURDIR)/$@ ./$*
+	@rm -f $(@:.so=.h)
 
 $(OUT)/tests/strategyd/plugins/%.so: tests/strategyd/plugins/%.c plugins/include/strategy.h
 	@mkdir -p $(dir $@)
@@ -164,6 +180,6 @@ run: deps
 	@tools/run.sh etc/strategy-engine.conf bin
 
 clean:
-	rm -rf build bin $(PLUGINS)
+	rm -rf build bin $(PLUGINS) $(GO_PLUGINS)
 
 -include $(shell find build -name '*.d' 2>/dev/null)

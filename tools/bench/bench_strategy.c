@@ -9,6 +9,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "common/clock.h"
 #include "common/log.h"
@@ -32,6 +34,23 @@ static int noop_state(void *s) { (void)s; return 0; }
 static void noop_destroy(void *s) { (void)s; }
 static const strat_plugin_t noop = {
     STRAT_ABI_VERSION, sizeof(strat_plugin_t), "baseline (no-op)", noop_create, noop_init, noop_tick,
+    noop_fill, noop_pos, NULL, noop_state, noop_state, noop_state, NULL, noop_destroy,
+};
+
+/* The language boundary's C half: the same trivial strategy as
+ * plugins/go/trivial (remember the price, count ticks, never trade), so that
+ * Go's figure minus this one is what crossing into Go costs per tick. */
+static struct { uint64_t ticks; double last; } trivial_state;
+static void *trivial_create(const strat_host_t *h) { (void)h; return &trivial_state; }
+static int trivial_tick(void *s, const strat_tick_t *t, strat_signal_t *o, int n)
+{
+    (void)o; (void)n;
+    ((typeof(trivial_state) *)s)->ticks++;
+    ((typeof(trivial_state) *)s)->last = t->price;
+    return 0;
+}
+static const strat_plugin_t trivial_c = {
+    STRAT_ABI_VERSION, sizeof(strat_plugin_t), "trivial (C)", trivial_create, noop_init, trivial_tick,
     noop_fill, noop_pos, NULL, noop_state, noop_state, noop_state, NULL, noop_destroy,
 };
 
@@ -100,6 +119,59 @@ static int run(const strat_plugin_t *p, const char *instance, const strat_tick_t
     return 0;
 }
 
+/* Measures the Go strategy plugin `so` in a child process: a process holds
+ * one Go runtime at most (two Go .so files in one process do not work), and
+ * the C figures stay free of Go's threads. Returns 0, or -1 when the plugin
+ * could not be measured (said on stderr). */
+static int run_go(const char *so, const char *instance, const strat_tick_t *ticks, int nticks, int runs,
+                  result_t *res)
+{
+    static char names[4][32];
+    static int used;
+    struct { result_t r; char name[32]; int ok; } msg = { .ok = 0 };
+    int fds[2], status;
+    if (used == 4 || pipe(fds) < 0)
+        return -1;
+    pid_t pid = fork();
+    if (pid < 0)
+        return -1;
+    if (pid == 0) {
+        close(fds[0]);
+        void *dl = dlopen(so, RTLD_NOW | RTLD_LOCAL);
+        strat_entry_fn entry = dl ? (strat_entry_fn)dlsym(dl, STRAT_ENTRY_SYMBOL) : NULL;
+        host_t h;
+        host_init(&h, NULL, instance);
+        const strat_plugin_t *p = entry ? entry(&h.api) : NULL;
+        if (p && run(p, instance, ticks, nticks, runs, &msg.r) == 0) {
+            snprintf(msg.name, sizeof msg.name, "%s", p->name);
+            msg.ok = 1;
+        } else if (!p) {
+            fprintf(stderr, "bench_strategy: %s not measured (%s; run `make` first)\n", so,
+                    dl ? "no entry point" : dlerror());
+        }
+        _exit(write(fds[1], &msg, sizeof msg) == sizeof msg ? 0 : 1);
+    }
+    close(fds[1]);
+    ssize_t got = read(fds[0], &msg, sizeof msg);
+    close(fds[0]);
+    waitpid(pid, &status, 0);
+    if (got != sizeof msg || !msg.ok)
+        return -1;
+    *res = msg.r;
+    snprintf(names[used], sizeof names[used], "%s", msg.name);
+    res->name = names[used++];
+    return 0;
+}
+
+/* The index of the result named name, or -1. */
+static int find_result(const result_t *res, int n, const char *name)
+{
+    for (int i = 0; i < n; i++)
+        if (strcmp(res[i].name, name) == 0)
+            return i;
+    return -1;
+}
+
 int main(int argc, char **argv)
 {
     int nticks = 1000000, runs = 9;
@@ -143,7 +215,7 @@ int main(int argc, char **argv)
                                    1732400000000000000 + (int64_t)i * 1000000 };
     }
 
-    result_t res[8];
+    result_t res[16];
     int n = 0;
     if (run(&noop, "baseline", ticks, nticks, runs, &res[n]) == 0)
         n++;
@@ -159,12 +231,27 @@ int main(int argc, char **argv)
         n++;
     else
         fprintf(stderr, "bench_strategy: plugins/example_plugin.so not measured (run `make` first)\n");
+    if (run(&trivial_c, "trivial", ticks, nticks, runs, &res[n]) == 0)
+        n++;
+    n += run_go("plugins/go_trivial.so", "go_trivial", ticks, nticks, runs, &res[n]) == 0;
+    n += run_go("plugins/go_ma_cross.so", "go_ma", ticks, nticks, runs, &res[n]) == 0;
 
     printf("on_market_data, %d ticks x %d runs (3 symbols, synthetic walk), median per tick:\n", nticks, runs);
     printf("%-20s %10s %10s %10s %12s\n", "strategy", "ns/tick", "min", "vs base", "signals/run");
     for (int i = 0; i < n; i++)
         printf("%-20s %10.1f %10.1f %9.1fx %12llu\n", res[i].name, res[i].median_ns, res[i].min_ns,
                res[i].median_ns / res[0].median_ns, (unsigned long long)res[i].signals);
+    /* Go against the same strategy in C: the boundary's cost per tick. */
+    static const char *const go_vs_c[][2] = { { "go_trivial", "trivial (C)" },
+                                              { "go_ma_crossover", "ma_crossover" } };
+    int go_i[2], c_i[2];
+    for (int k = 0; k < 2; k++) {
+        go_i[k] = find_result(res, n, go_vs_c[k][0]);
+        c_i[k] = find_result(res, n, go_vs_c[k][1]);
+        if (go_i[k] >= 0 && c_i[k] >= 0)
+            printf("%s vs %s: +%.1f ns/tick, %.2fx\n", go_vs_c[k][0], go_vs_c[k][1],
+                   res[go_i[k]].median_ns - res[c_i[k]].median_ns, res[go_i[k]].median_ns / res[c_i[k]].median_ns);
+    }
     if (json) {
         FILE *f = fopen(json, "w");
         if (!f)
@@ -173,6 +260,14 @@ int main(int argc, char **argv)
         for (int i = 0; i < n; i++)
             fprintf(f, "%s{\"name\":\"%s\",\"ns_per_tick\":%.1f,\"ratio_to_baseline\":%.2f}", i ? "," : "",
                     res[i].name, res[i].median_ns, res[i].median_ns / res[0].median_ns);
+        fprintf(f, "],\"go_vs_c\":[");
+        for (int k = 0, first = 1; k < 2; k++)
+            if (go_i[k] >= 0 && c_i[k] >= 0) {
+                fprintf(f, "%s{\"go\":\"%s\",\"c\":\"%s\",\"overhead_ns_per_tick\":%.1f,\"ratio\":%.2f}",
+                        first ? "" : ",", go_vs_c[k][0], go_vs_c[k][1],
+                        res[go_i[k]].median_ns - res[c_i[k]].median_ns, res[go_i[k]].median_ns / res[c_i[k]].median_ns);
+                first = 0;
+            }
         fprintf(f, "]}\n");
         fclose(f);
     }

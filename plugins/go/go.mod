@@ -1,0 +1,3 @@
+module strategyengine/plugins/go
+
+go 1.19
