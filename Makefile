@@ -63,8 +63,11 @@ deps:
 # Broken plugins that the plugin-loading tests must refuse.
 TEST_PLUGINS := $(patsubst tests/strategyd/plugins/%.c,$(OUT)/tests/strategyd/plugins/%.so,\
                   $(wildcard tests/strategyd/plugins/*.c))
+# Misbehaving Go strategies (tests/strategyd/go: a module of its own using plugins/go).
+GO_TEST_PLUGINS := $(patsubst tests/strategyd/go/%/,$(OUT)/tests/strategyd/plugins/go_%.so,\
+                     $(wildcard tests/strategyd/go/*/))
 
-build: $(PROGRAMS) $(TEST_BINS) $(BENCH_BINS) $(PLUGINS) $(TEST_PLUGINS) $(GO_PLUGINS)
+build: $(PROGRAMS) $(TEST_BINS) $(BENCH_BINS) $(PLUGINS) $(TEST_PLUGINS) $(GO_PLUGINS) $(GO_TEST_PLUGINS)
 ifeq ($(BUILD),release)
 	@mkdir -p bin
 	@cp -f $(PROGRAMS) bin/
@@ -83,10 +86,18 @@ plugins/%.so: plugins/c/%.c plugins/include/strategy.h
 # may lack what git needs). go also writes a C header beside the .so: unused.
 GO_ENV := GOCACHE=$(CURDIR)/build/go/cache GOPATH=$(CURDIR)/build/go/path GOPROXY=off GOFLAGS=-mod=readonly \
           GOTOOLCHAIN=local CGO_ENABLED=1 CC="$(CC)"
+# $(call go_plugin,MODULE_DIR,PACKAGE_DIR): builds $@.
+go_plugin = cd $(1) && $(GO_ENV) go build -buildmode=c-shared -buildvcs=false -trimpath \
+	  -ldflags='-extldflags=-Wl,--version-script=$(CURDIR)/plugins/go/exports.map' -o $(CURDIR)/$@ ./$(2) \
+	  && rm -f $(CURDIR)/$(@:.so=.h)
 plugins/go_%.so: $(GO_SRC) plugins/include/strategy.h
-	cd plugins/go && $(GO_ENV) go build -buildmode=c-shared -buildvcs=false -trimpath \
-	  -ldflags='-extldflags=-Wl,--version-script=$(CURDIR)/plugins/go/exports.map' -o $(CURDIR)/$@ ./$*
-	@rm -f $(@:.so=.h)
+	$(call go_plugin,plugins/go,$*)
+
+# Misbehaving Go strategies for the tests: see the rule below.
+$(OUT)/tests/strategyd/plugins/go_%.so: $(GO_SRC) plugins/include/strategy.h tests/strategyd/go/go.mod \
+                                        $(wildcard tests/strategyd/go/*/*.go)
+	@mkdir -p $(dir $@)
+	$(call go_plugin,tests/strategyd/go,$*)
 
 $(OUT)/tests/strategyd/plugins/%.so: tests/strategyd/plugins/%.c plugins/include/strategy.h
 	@mkdir -p $(dir $@)
@@ -140,6 +151,7 @@ VALGRIND_TESTS := tests/common/test_config tests/common/test_log tests/shm/test_
                   tests/shm/test_settings tests/shm/test_stats tests/ingest/test_validate \
                   tests/strategyd/test_momentum tests/strategyd/test_market_making \
                   tests/strategyd/test_scalping tests/strategyd/test_example_plugin \
+                  tests/strategyd/test_go_plugin \
                   tests/strategyd/test_host tests/common/test_records tests/riskd/test_aggregator \
                   tests/riskd/test_book tests/riskd/test_checks tests/execd/test_sim \
                   tests/ingest/test_synthetic

@@ -4,6 +4,7 @@
  * Go strategy .so (go build -buildmode=c-shared). */
 #include <stddef.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "abi.h"
 #include "_cgo_export.h"
@@ -136,4 +137,23 @@ int64_t strat_go_now_ns(const strat_host_t *host)
 void strat_go_new_order_id(const strat_host_t *host, char *out)
 {
     host->new_order_id(host->ctx, out);
+}
+
+/* Appended to only, from the host's one thread (metrics callbacks). */
+static char *static_names[STRAT_GO_NAMES_MAX];
+static int n_static_names;
+
+const char *strat_go_static_name(const char *name)
+{
+    size_t len = strlen(name);
+    char *copy;
+
+    for (int i = 0; i < n_static_names; i++)
+        if (strcmp(static_names[i], name) == 0)
+            return static_names[i];
+    if (n_static_names == STRAT_GO_NAMES_MAX || (copy = malloc(len + 1)) == NULL)
+        return NULL;
+    memcpy(copy, name, len + 1);
+    static_names[n_static_names++] = copy;
+    return copy;
 }

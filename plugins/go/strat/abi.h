@@ -17,4 +17,11 @@ void strat_go_log(const strat_host_t *host, int level, const char *msg);
 int64_t strat_go_now_ns(const strat_host_t *host);
 void strat_go_new_order_id(const strat_host_t *host, char *out);
 
+/* A copy of name that lives as long as the process, the same pointer for
+ * the same name: metric names, which the host may keep (strategy.h: "a
+ * static string"). NULL once STRAT_GO_NAMES_MAX names are kept, or out of
+ * memory. Kept in C memory so that leak checkers see them reachable. */
+#define STRAT_GO_NAMES_MAX 256
+const char *strat_go_static_name(const char *name);
+
 #endif

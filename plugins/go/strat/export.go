@@ -6,6 +6,7 @@
 package strat
 
 /*
+#include <stdlib.h>
 #include "abi.h"
 */
 import "C"
@@ -34,7 +35,7 @@ type instance struct {
 	signals Signals
 	symbols map[string]string // interned symbols: C bytes -> the one Go string
 	metrics []Metric
-	cnames  map[string]*C.char // metric names handed to the host, kept for good
+	cnames  map[string]*C.char // metric names handed to the host (strat_go_static_name)
 	panics  int
 }
 
@@ -85,7 +86,8 @@ func (in *instance) recovered(where string, p any) {
 	in.host.Logf(Error, "panic in %s (recovered, counted as an error%s): %v", where, last, p)
 }
 
-// rc is the deferred tail of every callback: a panic becomes -EFAULT.
+// rc is the deferred tail of every callback: a panic becomes -EFAULT (so the
+// host also discards the signals of a call that panicked).
 func (in *instance) rc(where string, out *C.int) {
 	if p := recover(); p != nil {
 		in.recovered(where, p)
@@ -138,6 +140,9 @@ func goStratMarketData(h C.uintptr_t, t *C.strat_tick_t, out *C.strat_signal_t, 
 		return 0
 	}
 	defer in.rc("OnMarketData", &rc)
+	// Runs first (defers are LIFO), panic or not: a Signals kept past the
+	// call is full, never a pointer into a buffer the host has reused.
+	defer func() { in.signals.buf, in.signals.max, in.signals.n = nil, 0, 0 }()
 	sym, ok := in.symbol(t.symbol)
 	if !ok {
 		return -C.int(syscall.EINVAL)
@@ -158,7 +163,6 @@ func goStratMarketData(h C.uintptr_t, t *C.strat_tick_t, out *C.strat_signal_t, 
 	in.signals.buf, in.signals.max, in.signals.n = out, int(maxOut), 0
 	err := in.s.OnMarketData(&in.tick, &in.signals)
 	n := in.signals.n
-	in.signals.buf, in.signals.max, in.signals.n = nil, 0, 0
 	if err != nil {
 		// Signals already written would be lost with a negative return, and
 		// the strategy counts them as pending: report the error only when
@@ -281,7 +285,12 @@ func goStratMetrics(h C.uintptr_t, out *C.strat_metric_t, maxOut C.int) (rc C.in
 			if in.cnames == nil {
 				in.cnames = make(map[string]*C.char)
 			}
-			name = C.CString(m.Name) // the host keeps the pointer: never freed
+			tmp := C.CString(m.Name)
+			name = C.strat_go_static_name(tmp)
+			C.free(unsafe.Pointer(tmp))
+			if name == nil {
+				continue // past STRAT_GO_NAMES_MAX distinct names: not reported
+			}
 			in.cnames[m.Name] = name
 		}
 		dst[n] = C.strat_metric_t{name: name, value: C.double(m.Value)}

@@ -141,7 +141,8 @@ type Stopper interface {
 }
 
 // MetricsReporter appends its metrics to dst and returns it. Names should be
-// constants: each distinct name is kept as a C string for the process's life.
+// constants: each distinct name is kept as a C string for the process's life
+// (up to 256 names; metrics with further names are left out).
 type MetricsReporter interface {
 	Metrics(dst []Metric) []Metric
 }
