@@ -152,15 +152,62 @@ START_TEST(go_plugin_should_load_through_the_host)
 }
 END_TEST
 
-START_TEST(go_plugin_should_export_only_the_entry_point)
+START_TEST(go_plugin_should_export_only_the_abi)
 {
     load_and_start("");
     ck_assert_ptr_nonnull(dlsym(loaded.dl, STRAT_ENTRY_SYMBOL));
+    ck_assert_ptr_nonnull(dlsym(loaded.dl, STRAT_RUN_SYMBOL));
+    ck_assert_ptr_eq(*(void **)&loaded.run, dlsym(loaded.dl, STRAT_RUN_SYMBOL));
     /* The glue's callbacks, cgo's helpers and Go's runtime stay local. */
     static const char *const hidden[] = { "goStratMarketData", "goStratCreate", "crosscall2",
                                           "x_cgo_init", "_cgo_panic", "strat_go_log", NULL };
     for (int i = 0; hidden[i]; i++)
         ck_assert_msg(dlsym(loaded.dl, hidden[i]) == NULL, "%s is exported", hidden[i]);
+}
+END_TEST
+
+/* What the loop run through host_run saw. */
+static struct {
+    int calls;
+    pid_t tid;
+    int signals;
+} body_seen;
+
+/* A stand-in for strategyd's loop: ticks through a crossing from inside the
+ * plugin's run hook, as strategyd does. */
+static int body(void *arg)
+{
+    body_seen.calls++;
+    body_seen.tid = gettid();
+    static const double path[] = { 12, 11, 10, 12, 13 }; /* crosses up on 13 */
+    for (size_t i = 0; i < sizeof path / sizeof path[0]; i++)
+        body_seen.signals += tick("AAPL", path[i]);
+    return *(int *)arg;
+}
+
+START_TEST(go_plugin_should_run_the_host_loop_through_its_run_hook)
+{
+    int answer = 42;
+    load_and_start("");
+    ck_assert_ptr_nonnull(*(void **)&loaded.run);
+    ck_assert_int_eq(host_run(&loaded, body, &answer), 42);
+    ck_assert_int_eq(body_seen.calls, 1);
+    ck_assert_int_eq(body_seen.tid, gettid()); /* on the calling thread */
+    ck_assert_int_eq(body_seen.signals, 1);
+    assert_market(&sig[0], STRAT_BUY, 1, host_id(1));
+    /* A plugin without the hook (the C example): the host calls the loop itself. */
+    loaded_t c;
+    memset(&c, 0, sizeof c);
+    c.dl = dlopen(getenv("EXAMPLE_PLUGIN") && *getenv("EXAMPLE_PLUGIN") ? getenv("EXAMPLE_PLUGIN")
+                                                                        : "plugins/example_plugin.so",
+                  RTLD_NOW | RTLD_LOCAL);
+    ck_assert_ptr_nonnull(c.dl);
+    ck_assert_ptr_null(dlsym(c.dl, STRAT_RUN_SYMBOL));
+    answer = 7;
+    body_seen.calls = 0;
+    ck_assert_int_eq(host_run(&c, body, &answer), 7);
+    ck_assert_int_eq(body_seen.calls, 1);
+    host_unload(&c);
 }
 END_TEST
 
@@ -508,7 +555,8 @@ static Suite *go_suite(void)
 
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_add_test(tc, go_plugin_should_load_through_the_host);
-    tcase_add_test(tc, go_plugin_should_export_only_the_entry_point);
+    tcase_add_test(tc, go_plugin_should_export_only_the_abi);
+    tcase_add_test(tc, go_plugin_should_run_the_host_loop_through_its_run_hook);
     tcase_add_test(tc, go_plugin_should_trade_only_on_crossings);
     tcase_add_test(tc, go_plugin_should_resend_what_a_reject_left_missing);
     tcase_add_test(tc, go_plugin_should_emit_nothing_when_stopped);

@@ -119,48 +119,68 @@ static int run(const strat_plugin_t *p, const char *instance, const strat_tick_t
     return 0;
 }
 
+typedef struct {
+    const strat_plugin_t *p;
+    const char *instance;
+    const strat_tick_t *ticks;
+    int nticks, runs;
+    result_t *res;
+} run_args_t;
+
+static int run_body(void *arg)
+{
+    run_args_t *a = arg;
+    return run(a->p, a->instance, a->ticks, a->nticks, a->runs, a->res);
+}
+
 /* Measures the Go strategy plugin `so` in a child process: a process holds
  * one Go runtime at most (two Go .so files in one process do not work), and
- * the C figures stay free of Go's threads. Returns 0, or -1 when the plugin
- * could not be measured (said on stderr). */
+ * the C figures stay free of Go's threads. Twice: called from a bare C
+ * thread, and with the loop run through the plugin's strat_plugin_run as
+ * strategyd runs it (name + " +run"). Returns how many results it added to
+ * res (0 when the plugin could not be measured: said on stderr). */
 static int run_go(const char *so, const char *instance, const strat_tick_t *ticks, int nticks, int runs,
                   result_t *res)
 {
-    static char names[4][32];
+    static char names[8][40];
     static int used;
-    struct { result_t r; char name[32]; int ok; } msg = { .ok = 0 };
+    struct { result_t r[2]; char name[2][40]; int n; } msg = { .n = 0 };
     int fds[2], status;
-    if (used == 4 || pipe(fds) < 0)
-        return -1;
+    if (used + 2 > 8 || pipe(fds) < 0)
+        return 0;
     pid_t pid = fork();
     if (pid < 0)
-        return -1;
+        return 0;
     if (pid == 0) {
         close(fds[0]);
         void *dl = dlopen(so, RTLD_NOW | RTLD_LOCAL);
         strat_entry_fn entry = dl ? (strat_entry_fn)dlsym(dl, STRAT_ENTRY_SYMBOL) : NULL;
+        strat_run_fn run_fn = dl ? (strat_run_fn)dlsym(dl, STRAT_RUN_SYMBOL) : NULL;
         host_t h;
         host_init(&h, NULL, instance);
         const strat_plugin_t *p = entry ? entry(&h.api) : NULL;
-        if (p && run(p, instance, ticks, nticks, runs, &msg.r) == 0) {
-            snprintf(msg.name, sizeof msg.name, "%s", p->name);
-            msg.ok = 1;
-        } else if (!p) {
+        if (p && run(p, instance, ticks, nticks, runs, &msg.r[0]) == 0)
+            snprintf(msg.name[msg.n++], sizeof msg.name[0], "%s", p->name);
+        run_args_t a = { p, instance, ticks, nticks, runs, &msg.r[msg.n] };
+        if (p && run_fn && run_fn(run_body, &a) == 0)
+            snprintf(msg.name[msg.n++], sizeof msg.name[0], "%s +run", p->name);
+        if (!p)
             fprintf(stderr, "bench_strategy: %s not measured (%s; run `make` first)\n", so,
                     dl ? "no entry point" : dlerror());
-        }
         _exit(write(fds[1], &msg, sizeof msg) == sizeof msg ? 0 : 1);
     }
     close(fds[1]);
     ssize_t got = read(fds[0], &msg, sizeof msg);
     close(fds[0]);
     waitpid(pid, &status, 0);
-    if (got != sizeof msg || !msg.ok)
-        return -1;
-    *res = msg.r;
-    snprintf(names[used], sizeof names[used], "%s", msg.name);
-    res->name = names[used++];
-    return 0;
+    if (got != sizeof msg)
+        return 0;
+    for (int i = 0; i < msg.n; i++) {
+        res[i] = msg.r[i];
+        snprintf(names[used], sizeof names[used], "%s", msg.name[i]);
+        res[i].name = names[used++];
+    }
+    return msg.n;
 }
 
 /* The index of the result named name, or -1. */
@@ -233,8 +253,8 @@ int main(int argc, char **argv)
         fprintf(stderr, "bench_strategy: plugins/example_plugin.so not measured (run `make` first)\n");
     if (run(&trivial_c, "trivial", ticks, nticks, runs, &res[n]) == 0)
         n++;
-    n += run_go("plugins/go_trivial.so", "go_trivial", ticks, nticks, runs, &res[n]) == 0;
-    n += run_go("plugins/go_ma_cross.so", "go_ma", ticks, nticks, runs, &res[n]) == 0;
+    n += run_go("plugins/go_trivial.so", "go_trivial", ticks, nticks, runs, &res[n]);
+    n += run_go("plugins/go_ma_cross.so", "go_ma", ticks, nticks, runs, &res[n]);
 
     printf("on_market_data, %d ticks x %d runs (3 symbols, synthetic walk), median per tick:\n", nticks, runs);
     printf("%-20s %10s %10s %10s %12s\n", "strategy", "ns/tick", "min", "vs base", "signals/run");
@@ -243,9 +263,12 @@ int main(int argc, char **argv)
                res[i].median_ns / res[0].median_ns, (unsigned long long)res[i].signals);
     /* Go against the same strategy in C: the boundary's cost per tick. */
     static const char *const go_vs_c[][2] = { { "go_trivial", "trivial (C)" },
-                                              { "go_ma_crossover", "ma_crossover" } };
-    int go_i[2], c_i[2];
-    for (int k = 0; k < 2; k++) {
+                                              { "go_trivial +run", "trivial (C)" },
+                                              { "go_ma_crossover", "ma_crossover" },
+                                              { "go_ma_crossover +run", "ma_crossover" } };
+    enum { NCMP = sizeof go_vs_c / sizeof go_vs_c[0] };
+    int go_i[NCMP], c_i[NCMP];
+    for (int k = 0; k < NCMP; k++) {
         go_i[k] = find_result(res, n, go_vs_c[k][0]);
         c_i[k] = find_result(res, n, go_vs_c[k][1]);
         if (go_i[k] >= 0 && c_i[k] >= 0)
@@ -261,7 +284,7 @@ int main(int argc, char **argv)
             fprintf(f, "%s{\"name\":\"%s\",\"ns_per_tick\":%.1f,\"ratio_to_baseline\":%.2f}", i ? "," : "",
                     res[i].name, res[i].median_ns, res[i].median_ns / res[0].median_ns);
         fprintf(f, "],\"go_vs_c\":[");
-        for (int k = 0, first = 1; k < 2; k++)
+        for (int k = 0, first = 1; k < NCMP; k++)
             if (go_i[k] >= 0 && c_i[k] >= 0) {
                 fprintf(f, "%s{\"go\":\"%s\",\"c\":\"%s\",\"overhead_ns_per_tick\":%.1f,\"ratio\":%.2f}",
                         first ? "" : ",", go_vs_c[k][0], go_vs_c[k][1],

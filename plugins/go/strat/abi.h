@@ -17,6 +17,11 @@ void strat_go_log(const strat_host_t *host, int level, const char *msg);
 int64_t strat_go_now_ns(const strat_host_t *host);
 void strat_go_new_order_id(const strat_host_t *host, char *out);
 
+/* The host's event loop, handed to strat_plugin_run (strategy.h). */
+typedef int (*strat_go_body_fn)(void *arg);
+/* Calls body(arg): Go cannot call a C function pointer itself. */
+int strat_go_call_body(strat_go_body_fn body, void *arg);
+
 /* A copy of name that lives as long as the process, the same pointer for
  * the same name: metric names, which the host may keep (strategy.h: "a
  * static string"). NULL once STRAT_GO_NAMES_MAX names are kept, or out of

@@ -299,6 +299,13 @@ func goStratMetrics(h C.uintptr_t, out *C.strat_metric_t, maxOut C.int) (rc C.in
 	return C.int(n)
 }
 
+//export goStratRun
+func goStratRun(body C.strat_go_body_fn, arg unsafe.Pointer) C.int {
+	// Called on the host's thread, which stays locked to this goroutine's M
+	// for the callback; the loop's own callbacks then find that M in place.
+	return C.strat_go_call_body(body, arg)
+}
+
 //export goStratDestroy
 func goStratDestroy(h C.uintptr_t) {
 	handle := cgo.Handle(h)
