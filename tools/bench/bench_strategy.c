@@ -3,7 +3,9 @@
  * strategy that does nothing (the cost of the ABI call itself), all in one run.
  * Ticks come from the synthetic feed, converted as strategyd converts them.
  * Reports the median over runs in ns per tick and the ratio to the baseline.
- * Usage: bench_strategy [--ticks N] [--runs R] [--json FILE] */
+ * With --gap-us G the thread sleeps G us before each tick and only the calls
+ * are timed: ticks that find the strategy's thread idle, as at a quiet market.
+ * Usage: bench_strategy [--ticks N] [--runs R] [--gap-us G] [--json FILE] */
 #include <dlfcn.h>
 #include <getopt.h>
 #include <stdio.h>
@@ -19,6 +21,8 @@
 #include "strategyd/host.h"
 
 #define MAX_RUNS 31
+
+static int gap_us; /* --gap-us: sleep before each tick, time the calls only */
 
 /* The baseline: a strategy that returns at once, called the same way. */
 static void *noop_create(const strat_host_t *h) { (void)h; static int s; return &s; }
@@ -98,16 +102,22 @@ static int run(const strat_plugin_t *p, const char *instance, const strat_tick_t
     int64_t per_run[MAX_RUNS];
     uint64_t signals = 0;
     for (int r = 0; r < runs; r++) {
-        int64_t t0 = clock_mono_ns();
+        int64_t t0 = clock_mono_ns(), in_calls = 0;
         for (int i = 0; i < nticks; i++) {
+            if (gap_us) {
+                usleep((useconds_t)gap_us);
+                t0 = clock_mono_ns();
+            }
             host.event_ns = ticks[i].ts_ns;
             int n = p->on_market_data(state, &ticks[i], out, 16);
             if (n > 0) {
                 signals += (uint64_t)n;
                 answer(p, state, &ticks[i], out, n);
             }
+            if (gap_us)
+                in_calls += clock_mono_ns() - t0;
         }
-        per_run[r] = clock_mono_ns() - t0;
+        per_run[r] = gap_us ? in_calls : clock_mono_ns() - t0;
     }
     p->stop(state);
     p->destroy(state);
@@ -197,7 +207,7 @@ int main(int argc, char **argv)
     int nticks = 1000000, runs = 9;
     const char *json = NULL;
     static const struct option opts[] = { { "ticks", 1, 0, 't' }, { "runs", 1, 0, 'r' },
-                                          { "json", 1, 0, 'j' }, { 0, 0, 0, 0 } };
+                                          { "json", 1, 0, 'j' }, { "gap-us", 1, 0, 'g' }, { 0, 0, 0, 0 } };
     for (int c; (c = getopt_long(argc, argv, "", opts, NULL)) != -1;) {
         if (c == 't')
             nticks = atoi(optarg);
@@ -205,11 +215,13 @@ int main(int argc, char **argv)
             runs = atoi(optarg);
         else if (c == 'j')
             json = optarg;
+        else if (c == 'g')
+            gap_us = atoi(optarg);
         else
             return 2;
     }
-    if (nticks < 1 || runs < 1 || runs > MAX_RUNS) {
-        fprintf(stderr, "bench_strategy: --ticks >= 1, --runs 1..%d\n", MAX_RUNS);
+    if (nticks < 1 || runs < 1 || runs > MAX_RUNS || gap_us < 0) {
+        fprintf(stderr, "bench_strategy: --ticks >= 1, --runs 1..%d, --gap-us >= 0\n", MAX_RUNS);
         return 2;
     }
     log_set_level(LOG_LEVEL_WARN);
@@ -256,7 +268,10 @@ int main(int argc, char **argv)
     n += run_go("plugins/go_trivial.so", "go_trivial", ticks, nticks, runs, &res[n]);
     n += run_go("plugins/go_ma_cross.so", "go_ma", ticks, nticks, runs, &res[n]);
 
-    printf("on_market_data, %d ticks x %d runs (3 symbols, synthetic walk), median per tick:\n", nticks, runs);
+    printf("on_market_data, %d ticks x %d runs (3 symbols, synthetic walk), median per tick", nticks, runs);
+    if (gap_us)
+        printf(", each after %d us asleep", gap_us);
+    printf(":\n");
     printf("%-20s %10s %10s %10s %12s\n", "strategy", "ns/tick", "min", "vs base", "signals/run");
     for (int i = 0; i < n; i++)
         printf("%-20s %10.1f %10.1f %9.1fx %12llu\n", res[i].name, res[i].median_ns, res[i].min_ns,
