@@ -108,6 +108,64 @@ static bool read_slot(const shm_segment_t *seg, uint32_t i, stats_metric_t *copy
     return copy->type >= STATS_COUNTER && copy->type <= STATS_HISTOGRAM;
 }
 
+int stats_map(const shm_settings_t *set, const char *process, shm_segment_t *seg)
+{
+    char ring[80], name[SHM_NAME_MAX];
+    snprintf(ring, sizeof ring, "stats.%s", process);
+    int rc = shm_settings_ring_name(set, ring, name, sizeof name);
+    if (rc < 0)
+        return rc;
+    if ((rc = shm_segment_map(seg, name, false)) < 0)
+        return rc;
+    if (seg->kind != SHM_KIND_STATS || seg->record_size != STATS_RECORD_SIZE) {
+        shm_segment_unmap(seg);
+        return se_err(SE_ELAYOUT, "%s is not a stats block", name);
+    }
+    return 0;
+}
+
+int stats_find(const shm_segment_t *seg, const char *name, const char *labels, stats_metric_t *out)
+{
+    if (!labels)
+        labels = "";
+    for (uint32_t i = 0; i < seg->capacity; i++)
+        if (read_slot(seg, i, out) && strcmp(out->name, name) == 0 && strcmp(out->labels, labels) == 0)
+            return 0;
+    return -ENOENT;
+}
+
+void stats_foreach(const shm_segment_t *seg, const char *name,
+                   void (*fn)(const stats_metric_t *m, void *arg), void *arg)
+{
+    stats_metric_t m;
+    for (uint32_t i = 0; i < seg->capacity; i++)
+        if (read_slot(seg, i, &m) && (!name || strcmp(m.name, name) == 0))
+            fn(&m, arg);
+}
+
+int stats_label(const char *labels, const char *key, char *out, size_t size)
+{
+    size_t klen = strlen(key);
+    for (const char *p = labels; p && *p;) {
+        const char *eq = strchr(p, '=');
+        if (!eq || eq[1] != '"')
+            return -ENOENT;
+        const char *end = strchr(eq + 2, '"');
+        if (!end)
+            return -ENOENT;
+        if ((size_t)(eq - p) == klen && memcmp(p, key, klen) == 0) {
+            size_t n = (size_t)(end - (eq + 2));
+            if (n >= size)
+                return -ENOENT;
+            memcpy(out, eq + 2, n);
+            out[n] = '\0';
+            return 0;
+        }
+        p = end[1] == ',' ? end + 2 : end + 1;
+    }
+    return -ENOENT;
+}
+
 static void render_sample(FILE *out, const char *process, const stats_metric_t *m)
 {
     if (m->type == STATS_COUNTER) {
