@@ -3,12 +3,14 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
 #include <sys/time.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "common/clock.h"
@@ -109,4 +111,42 @@ int tc_http(int port, const char *method, const char *path, const char *body, ch
     snprintf(out, size, "%s", sep + 4);
     free(buf);
     return status;
+}
+
+/* True for promtool's lint line about a *_microseconds name. */
+static bool unit_lint_only(const char *line)
+{
+    const char *tail = " use base unit \"seconds\" instead of \"microseconds\"";
+    const char *sp = strchr(line, ' ');
+    if (!sp || strcmp(sp, tail) != 0)
+        return false;
+    size_t n = (size_t)(sp - line), suffix = strlen("_microseconds");
+    return n > suffix && strncmp(sp - suffix, "_microseconds", suffix) == 0;
+}
+
+int tc_promtool(const char *metrics, char *why, size_t size)
+{
+    char path[64], cmd[160], out[8192];
+    snprintf(path, sizeof path, "/tmp/se-metrics-%d.txt", (int)getpid());
+    FILE *f = fopen(path, "w");
+    if (!f || fputs(metrics, f) < 0 || fclose(f) != 0) {
+        snprintf(why, size, "cannot write %s", path);
+        return -1;
+    }
+    snprintf(cmd, sizeof cmd, "promtool check metrics < %s 2>&1", path);
+    FILE *p = popen(cmd, "r");
+    size_t len = p ? fread(out, 1, sizeof out - 1, p) : 0;
+    out[len] = '\0';
+    int status = p ? pclose(p) : -1;
+    unlink(path);
+    int code = status >= 0 && WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    snprintf(why, size, "promtool exit %d: %s", code, out);
+    if (code == 0)
+        return 0;
+    if (code != 3)
+        return -1;
+    for (char *save = NULL, *line = strtok_r(out, "\n", &save); line; line = strtok_r(NULL, "\n", &save))
+        if (!unit_lint_only(line))
+            return -1;
+    return 0;
 }
