@@ -22,6 +22,19 @@ static const struct {
     { "strategy_latency_microseconds", "Time spent inside the strategy's on_market_data." },
     { "ring_lapped_total", "Times a reader of a broadcast ring was lapped." },
     { "ring_dropped_records_total", "Records a lapped reader never saw." },
+    { "orders_submitted_total", "Orders execd took off ring ord and sent to the venue (or the simulator)." },
+    { "orders_rejected_total", "Orders refused: by riskd, per rule, or by the venue (execd)." },
+    { "order_latency_microseconds", "Time from execd taking an order to the venue's answer." },
+    { "risk_checks_total", "Signals riskd ran the pre-trade checks on." },
+    { "risk_violations_total", "Signals that failed a risk rule, per rule." },
+    { "active_strategies", "Strategies whose signal ring riskd reads and whose process runs." },
+    { "signal_queue_size", "Signals waiting in riskd's prioritised queue." },
+    { "plugin_reloads_total", "Times a strategy's plugin was reloaded." },
+    { "trading_state", "riskd's trading state: 0 ACTIVE, 1 REDUCING, 2 HALTED." },
+    { "http_port", "The port this process's HTTP endpoints listen on (0: none)." },
+    { "supervisor_process_up", "1 while the supervisor sees the process running." },
+    { "supervisor_process_failed", "1 when the supervisor gave up restarting the process." },
+    { "feed_connected", "1 while ingest is connected to the feed." },
 };
 
 static const char *help_for(const char *name)
