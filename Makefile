@@ -44,8 +44,9 @@ TEST_SRC  := $(wildcard tests/*/test_*.c)
 TEST_BINS := $(TEST_SRC:%.c=$(OUT)/%)
 TEST_SUPPORT_SRC := $(wildcard tests/support/*.c)
 TEST_SUPPORT_OBJ := $(TEST_SUPPORT_SRC:%.c=$(OUT)/%.o)
-# Tests that make sense under ThreadSanitizer: the in-process ring tests.
-TSAN_TESTS := $(OUT)/tests/shm/test_ring
+# Tests that make sense under ThreadSanitizer: the in-process ring tests, and
+# the HTTP server and service threads.
+TSAN_TESTS := $(OUT)/tests/shm/test_ring $(OUT)/tests/common/test_http $(OUT)/tests/common/test_service
 
 BENCH_BINS := $(patsubst tools/bench/%.c,$(OUT)/tools/bench/%,$(wildcard tools/bench/*.c))
 
@@ -134,7 +135,7 @@ valgrind: deps
 	  --leak-check=full --errors-for-leak-kinds=definite" tests/run.sh $(OUT) $(VALGRIND_TESTS)
 
 tsan: deps
-	@$(MAKE) --no-print-directory BUILD=tsan build/tsan/tests/shm/test_ring
+	@$(MAKE) --no-print-directory BUILD=tsan $(TSAN_TESTS:$(OUT)/%=build/tsan/%)
 	@TSAN_OPTIONS=halt_on_error=1 CK_TIMEOUT_MULTIPLIER=6 \
 	  tests/run.sh build/tsan $(TSAN_TESTS:$(OUT)/%=%)
 
