@@ -8,6 +8,11 @@ test_prometheus.sh (run with /usr/bin/python3: standard library only).
       variables replaced) for `promtool check rules`.
   promql_names.py SRC_ROOT rules FILE.yml
       checks the metric names of every `expr:` of a Prometheus rules file.
+  promql_names.py SRC_ROOT live METRICS.txt FILE...
+      checks the queries of dashboards (.json) and rules files against a
+      live run's metrics (Prometheus text, as `shmtool stats` prints it):
+      every metric read appears there, and every label a query filters,
+      groups or names in its legend exists on a metric it reads.
 
 The names the engine publishes are read from its C source: every
 stats_metric(s, STATS_<TYPE>, "name", ...) call (histograms also publish
@@ -136,22 +141,82 @@ def check_dashboard(path, known, rules_out):
     return errors
 
 
-def check_rules(path, known):
-    errors, count = [], 0
+def rule_exprs(path):
+    """(where, expr, "") for every single-line `expr:` of a rules file."""
+    out = []
     with open(path, encoding="utf-8") as fh:
         for n, line in enumerate(fh, 1):
             m = re.match(r"\s*expr:\s*(.+?)\s*$", line)
-            if not m:
+            if m:
+                out.append((f"{path}:{n}", m.group(1), ""))
+    return out
+
+
+def dashboard_exprs(path):
+    """(where, expr, legend) for every query of a dashboard."""
+    with open(path, encoding="utf-8") as fh:
+        dash = json.load(fh)
+    return [(f"{path}: panel {p.get('id')} '{p.get('title')}'", t.get("expr", ""), t.get("legendFormat", ""))
+            for p in panels_of(dash) for t in p.get("targets") or []]
+
+
+def check_rules(path, known):
+    exprs = rule_exprs(path)
+    errors = [] if exprs else [f"{path}: no expr: line found"]
+    for where, expr, _ in exprs:
+        for name in sorted(metric_names(expr) - known):
+            errors.append(f"{where}: metric {name} is not published by the engine")
+    return errors
+
+
+def live_labels(path):
+    """{metric name: set of label names} of a Prometheus text dump."""
+    seen = {}
+    with open(path, encoding="utf-8") as fh:
+        for line in fh:
+            m = re.match(r"([A-Za-z_:][A-Za-z0-9_:]*)(\{[^}]*\})?\s", line)
+            if m and not line.startswith("#"):
+                labels = set(re.findall(r"([A-Za-z_][A-Za-z0-9_]*)=", m.group(2) or ""))
+                seen.setdefault(m.group(1), set()).update(labels)
+    return seen
+
+
+def query_labels(expr, legend):
+    """Label names a query filters or groups on, or prints in its legend."""
+    labels = set(re.findall(r"\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}", legend))
+    s = re.sub(r'"(?:[^"\\]|\\.)*"', '""', expr)
+    for block in re.findall(r"\{([^}]*)\}", s):
+        labels.update(re.findall(r"([A-Za-z_][A-Za-z0-9_]*)\s*(?:=~|!~|!=|=)", block))
+    for block in re.findall(r"\b(?:by|without|on|ignoring)\s*\(([^)]*)\)", s):
+        labels.update(x.strip() for x in block.split(",") if x.strip())
+    return labels
+
+
+def check_live(metrics_path, files):
+    seen = live_labels(metrics_path)
+    errors = []
+    # Prometheus adds job and instance to every scraped sample.
+    added = {"job", "instance"}
+    for f in files:
+        exprs = dashboard_exprs(f) if f.endswith(".json") else rule_exprs(f)
+        for where, expr, legend in exprs:
+            names = metric_names(expr) - PROMETHEUS_OWN
+            if not names:
                 continue
-            count += 1
-            for name in sorted(metric_names(m.group(1)) - known):
-                errors.append(f"{path}:{n}: metric {name} is not published by the engine")
-    if count == 0:
-        errors.append(f"{path}: no expr: line found")
+            for name in sorted(names - seen.keys()):
+                errors.append(f"{where}: metric {name} did not appear in a live run")
+            have = set().union(*(seen.get(n, set()) for n in names)) | added
+            for label in sorted(query_labels(expr, legend) - have):
+                errors.append(f"{where}: no metric of the query has label {label!r} in a live run")
     return errors
 
 
 def main(argv):
+    if argv[2:3] == ["live"] and len(argv) >= 5:
+        errors = check_live(argv[3], argv[4:])
+        for e in errors:
+            print(e, file=sys.stderr)
+        return 1 if errors else 0
     if len(argv) < 4 or argv[2] not in ("dashboard", "rules") or (argv[2] == "dashboard") != (len(argv) == 5):
         print(__doc__, file=sys.stderr)
         return 2
