@@ -53,6 +53,7 @@ static void write_config(const char *extra)
     char text[1024];
     snprintf(text, sizeof text,
              "engine = { instance = \"%s\"; mode = \"simulation\"; idleSpinUs = 0; pluginsDir = \"%s\"; };\n"
+             "http = { enabled = false; };\n" /* never a fixed port in tests */
              "strategies = { enabled = [\"go_ma\"];\n"
              "  configs = { go_ma = { plugin = \"go_ma_cross.so\"; fast = 2; slow = 3; order_size = 1.0; %s }; }; };\n",
              inst, go_dir, extra);
