@@ -32,6 +32,9 @@ type instance struct {
 	running bool
 	// Reused for every call: the package allocates nothing per tick.
 	tick    Tick
+	fill    Fill
+	pos     Position
+	upd     OrderUpdate
 	signals Signals
 	symbols map[string]string // interned symbols: C bytes -> the one Go string
 	metrics []Metric
@@ -182,7 +185,7 @@ func goStratFill(h C.uintptr_t, f *C.strat_fill_t) (rc C.int) {
 	if !ok {
 		return -C.int(syscall.EINVAL)
 	}
-	fill := Fill{
+	in.fill = Fill{
 		FillID:        goString(f.fill_id),
 		ClientOrderID: goString(f.client_order_id),
 		Symbol:        sym,
@@ -191,7 +194,7 @@ func goStratFill(h C.uintptr_t, f *C.strat_fill_t) (rc C.int) {
 		Price:         float64(f.price),
 		TsNs:          int64(f.ts_ns),
 	}
-	return C.int(code(in.s.OnFill(&fill)))
+	return C.int(code(in.s.OnFill(&in.fill)))
 }
 
 //export goStratPosition
@@ -206,8 +209,8 @@ func goStratPosition(h C.uintptr_t, p *C.strat_position_t) (rc C.int) {
 	if !ok {
 		return -C.int(syscall.EINVAL)
 	}
-	pos := Position{Symbol: sym, Qty: float64(p.qty), AvgPrice: float64(p.avg_price), TsNs: int64(p.ts_ns)}
-	return C.int(code(u.OnPositionUpdate(&pos)))
+	in.pos = Position{Symbol: sym, Qty: float64(p.qty), AvgPrice: float64(p.avg_price), TsNs: int64(p.ts_ns)}
+	return C.int(code(u.OnPositionUpdate(&in.pos)))
 }
 
 //export goStratOrderUpdate
@@ -222,14 +225,14 @@ func goStratOrderUpdate(h C.uintptr_t, p *C.strat_order_update_t) (rc C.int) {
 	if !ok {
 		return -C.int(syscall.EINVAL)
 	}
-	upd := OrderUpdate{
+	in.upd = OrderUpdate{
 		ClientOrderID: goString(p.client_order_id),
 		Symbol:        sym,
 		Status:        Status(p.status),
 		OpenQty:       float64(p.open_qty),
 		Reason:        goString(p.reason),
 	}
-	return C.int(code(u.OnOrderUpdate(&upd)))
+	return C.int(code(u.OnOrderUpdate(&in.upd)))
 }
 
 //export goStratStart
