@@ -7,6 +7,7 @@ BUILD   ?= release
 OUT     := build/$(BUILD)
 CC      ?= gcc
 PKGS    := libconfig
+PKGS    += hiredis libuv libnats # ingest's live feeds (Redis on libuv, NATS)
 CFLAGS_BASE := -std=gnu11 -Wall -Wextra -Werror -g -MMD -MP -I. -D_GNU_SOURCE \
                $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 LDLIBS_BASE := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -ldl -lpthread -lrt -lm

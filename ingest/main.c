@@ -1,6 +1,8 @@
 /* main.c -- bin/ingest: the engine's only door for outside data. Reads the
- * configured feed (ingest.feed: synthetic | replay), validates every message
- * and publishes fixed-size records to ring `in`. Stops cleanly on SIGTERM/SIGINT. */
+ * configured market-data feed (ingest.feed: synthetic | replay | redis | none)
+ * and, with nats.enabled, fills and positions from NATS alongside it;
+ * validates every message and publishes fixed-size records to ring `in`.
+ * Stops cleanly on SIGTERM/SIGINT. */
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,6 +12,8 @@
 #include "common/config.h"
 #include "common/err.h"
 #include "common/log.h"
+#include "ingest/live.h"
+#include "ingest/nats_feed.h"
 #include "ingest/publisher.h"
 #include "ingest/replay.h"
 #include "ingest/synthetic.h"
@@ -50,14 +54,29 @@ int main(int argc, char **argv)
         return fail("config");
     synth_config_t synth;
     replay_config_t replay;
+    redis_config_t redis;
+    nats_config_t nats;
+    bool live = false;
     if (strcmp(feed, "synthetic") == 0) {
         if (synth_config(cfg, &synth) < 0)
             return fail("config");
     } else if (strcmp(feed, "replay") == 0) {
         if (replay_config(cfg, &replay) < 0)
             return fail("config");
+    } else if (strcmp(feed, "redis") == 0) {
+        if (redis_config(cfg, &redis) < 0)
+            return fail("config");
+        live = true;
+    } else if (strcmp(feed, "none") == 0) {
+        live = true;
     } else {
-        cfg_value_error(cfg, "ingest.feed", "unknown feed '%s' (synthetic or replay)", feed);
+        cfg_value_error(cfg, "ingest.feed", "unknown feed '%s' (synthetic, replay, redis or none)", feed);
+        return fail("config");
+    }
+    if (nats_config(cfg, &nats) < 0)
+        return fail("config");
+    if (strcmp(feed, "none") == 0 && !nats.enabled) {
+        cfg_value_error(cfg, "ingest.feed", "\"none\" needs nats.enabled (or nats.url): nothing to ingest");
         return fail("config");
     }
 
@@ -71,13 +90,36 @@ int main(int argc, char **argv)
     publisher_t pub;
     if (publisher_open(&pub, cfg, &set) < 0)
         return fail("ring in");
+    nats_feed_t *nf = NULL;
+    if (nats.enabled && nats_feed_open(&nf, &nats, &pub) < 0) {
+        publisher_close(&pub);
+        return fail("nats feed");
+    }
     log_info("ingest started", LOG_STR("feed", feed), LOG_STR("ring", pub.in.seg.name),
-             LOG_UINT("capacity", pub.in.capacity), LOG_UINT("head", pub.in.prod_seq));
-    int rc = strcmp(feed, "synthetic") == 0 ? synth_run(&synth, &pub, &stop)
-                                            : replay_run(&replay, &pub, &stop);
+             LOG_UINT("capacity", pub.in.capacity), LOG_UINT("head", pub.in.prod_seq),
+             LOG_BOOL("nats", nf != NULL));
+    int rc;
+    if (live) {
+        rc = live_run(&pub, strcmp(feed, "redis") == 0 ? &redis : NULL, nf);
+    } else {
+        /* NATS beside a feed that runs its own loop: its messages are
+         * published from that loop's idle calls (before every sleep, and
+         * every 4096 records at full speed). */
+        if (nf) {
+            pub.idle_hook = nats_feed_poll_hook;
+            pub.idle_arg = nf;
+        }
+        rc = nf ? nats_feed_connect(nf) : 0;
+        if (rc == 0)
+            rc = strcmp(feed, "synthetic") == 0 ? synth_run(&synth, &pub, &stop) : replay_run(&replay, &pub, &stop);
+        if (nf)
+            nats_feed_stop(nf);
+        pub.idle_hook = NULL;
+    }
     if (rc < 0)
         log_error("feed failed", LOG_STR("feed", feed), LOG_STR("error", se_errmsg()));
     log_info("ingest stopped", LOG_UINT("published", pub.seq), LOG_BOOL("signalled", stop != 0));
+    nats_feed_free(nf);
     publisher_close(&pub);
     cfg_close(cfg);
     return rc < 0 ? 1 : 0;
