@@ -51,6 +51,7 @@ TSAN_TESTS := $(OUT)/tests/shm/test_ring
 BENCH_BINS := $(patsubst tools/bench/%.c,$(OUT)/tools/bench/%,$(wildcard tools/bench/*.c))
 
 .PHONY: all deps build test asan tsan valgrind bench bench-ring bench-strategy bench-risk bench-pipeline run clean
+.PHONY: bench-redis
 all: deps
 	@$(MAKE) --no-print-directory build
 
@@ -140,6 +141,7 @@ tsan: deps
 	  tests/run.sh build/tsan $(TSAN_TESTS:$(OUT)/%=%)
 
 bench: bench-ring bench-strategy bench-risk bench-pipeline
+bench: bench-redis
 
 bench-ring: deps
 	@$(MAKE) --no-print-directory build
@@ -159,6 +161,12 @@ bench-risk: deps
 bench-pipeline: deps
 	@$(MAKE) --no-print-directory build
 	tools/bench/bench_pipeline.sh $(OUT)/bin
+
+# ingest's Redis feed: PUBLISH at 50k-400k msgs/s and flat out, losses and publish -> `in` latency.
+bench-redis: deps
+	@$(MAKE) --no-print-directory build
+	@mkdir -p bench/results
+	$(OUT)/tools/bench/bench_redis --bin $(OUT)/bin --json bench/results/redis.json
 
 # The whole pipeline in simulation mode with a live view; Ctrl-C stops it.
 run: deps

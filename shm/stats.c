@@ -22,6 +22,12 @@ static const struct {
     { "strategy_latency_microseconds", "Time spent inside the strategy's on_market_data." },
     { "ring_lapped_total", "Times a reader of a broadcast ring was lapped." },
     { "ring_dropped_records_total", "Records a lapped reader never saw." },
+    { "feed_connected", "1 while the live feed is connected (and subscribed), else 0." },
+    { "feed_disconnects_total", "Connections of the live feed lost after being up." },
+    { "feed_latency_microseconds", "Time from a live message's own ts to ingest publishing it." },
+    { "fills_duplicate_total", "Fills dropped because their fill_id was applied already." },
+    { "feed_queue_dropped_total", "Messages dropped because the hand-over queue to ingest's loop was full." },
+    { "jetstream_acks_total", "JetStream messages acknowledged after their record reached ring in." },
 };
 
 static const char *help_for(const char *name)
