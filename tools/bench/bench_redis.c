@@ -57,6 +57,8 @@ static pid_t redis_pid, ingest_pid, sub_pid;
 static char tmpdir[64];
 static char instance[64];
 
+static void remove_segments(void);
+
 static void cleanup(void)
 {
     pid_t pids[3] = { ingest_pid, sub_pid, redis_pid };
@@ -66,6 +68,8 @@ static void cleanup(void)
             waitpid(pids[i], NULL, 0);
         }
     ingest_pid = sub_pid = redis_pid = 0;
+    if (instance[0])
+        remove_segments();
     if (tmpdir[0]) {
         char cmd[128];
         snprintf(cmd, sizeof cmd, "rm -rf %s", tmpdir);
