@@ -307,7 +307,9 @@ void redis_feed_stop(redis_feed_t *f)
     if (f->ac) {
         redisAsyncContext *ac = f->ac;
         f->ac = NULL;
-        redisAsyncDisconnect(ac); /* on_disconnect runs and sees stopping */
+        /* Free, not disconnect: a disconnect waits for pending replies (an
+         * AUTH to a server that never answers), and the loop would not end. */
+        redisAsyncFree(ac);
     }
     link_stop(&f->link);
 }

@@ -6,6 +6,7 @@
  * after ingest, malformed messages. */
 #include <check.h>
 #include <hiredis.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -243,6 +244,39 @@ START_TEST(redis_feed_should_authenticate_with_the_configured_password)
 }
 END_TEST
 
+/* A "server" that accepts connections and never answers: the attempt must be
+ * abandoned after redis.connectTimeoutMs and tried again, and ingest must
+ * still stop at once when told (an AUTH waiting for its reply included). */
+START_TEST(redis_feed_should_give_up_on_a_silent_server_and_still_stop_promptly)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    ck_assert_int_ge(fd, 0);
+    struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = 0 };
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ck_assert_int_eq(bind(fd, (struct sockaddr *)&a, sizeof a), 0);
+    socklen_t len = sizeof a;
+    ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&a, &len), 0);
+    ck_assert_int_eq(listen(fd, 16), 0);
+    lfx_run_t run = { .port = ntohs(a.sin_port) };
+    lfx_open_in(&run, &fx.set);
+    run.ingest = lfx_start_ingest(write_config(run.port, "password = \"pw\"; connectTimeoutMs = 100;"));
+    int conns[3];
+    for (int i = 0; i < 3; i++) { /* the first attempt and two after timeouts */
+        struct pollfd p = { .fd = fd, .events = POLLIN };
+        ck_assert_msg(poll(&p, 1, 10000) == 1, "attempt %d never came", i + 1);
+        conns[i] = accept(fd, NULL, NULL);
+        ck_assert_int_ge(conns[i], 0);
+    }
+    ck_assert_int_eq(lfx_metric(&fx.set, "feed_connected{feed=\"redis\"}"), 0);
+    ck_assert_int_eq(lfx_metric(&fx.set, "feed_disconnects_total{feed=\"redis\"}"), 0);
+    ck_assert_int_eq(lfx_stop(run.ingest, SIGTERM), 0);
+    shm_reader_close(&run.r);
+    for (int i = 0; i < 3; i++)
+        close(conns[i]);
+    close(fd);
+}
+END_TEST
+
 /* A bad value of each key, and the key the error must name. */
 static const struct {
     const char *text, *key;
@@ -297,6 +331,7 @@ static Suite *redis_feed_suite(void)
     tcase_add_test(live, redis_feed_should_reconnect_and_resubscribe_after_a_redis_restart);
     tcase_add_test(live, redis_feed_should_connect_when_redis_comes_up_after_ingest);
     tcase_add_test(live, redis_feed_should_authenticate_with_the_configured_password);
+    tcase_add_test(live, redis_feed_should_give_up_on_a_silent_server_and_still_stop_promptly);
     suite_add_tcase(s, live);
     return s;
 }

@@ -23,6 +23,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -43,11 +44,13 @@
 typedef struct {
     uint64_t sent, delivered; /* PUBLISH sent; subscribers Redis said it reached, summed */
     int64_t t0, t1;           /* monotonic, first and last PUBLISH */
+    int64_t cpu_ns;           /* the publisher process's CPU time */
     int failed;
 } pub_result_t;
 
 typedef struct {
     double target, sent_per_s, cpu; /* cpu: the subscriber's CPU-seconds per second */
+    double other_cpu;               /* the host's busy CPUs outside redis, publisher and subscriber */
     long long sent, received, lost, disconnects;
     double p50_us, p99_us, p999_us;
 } run_t;
@@ -297,8 +300,11 @@ static void run_publisher(double rate, uint64_t n, pub_result_t *res)
         _exit(0);
     }
     int status;
-    waitpid(pid, &status, 0);
+    struct rusage ru;
+    wait4(pid, &status, 0, &ru);
     *res = *sh;
+    res->cpu_ns = (int64_t)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1000000000 +
+                  (int64_t)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) * 1000;
     munmap(sh, sizeof *sh);
     if (res->failed || !WIFEXITED(status) || WEXITSTATUS(status) != 0 || res->t1 <= res->t0)
         die("the publisher failed (lost its connection to redis-server?)");
@@ -405,6 +411,23 @@ static int64_t cpu_ns_of(pid_t pid)
     return (int64_t)((ut + st) * (1000000000ull / (unsigned long long)sysconf(_SC_CLK_TCK)));
 }
 
+/* CPU time the whole host was busy (all CPUs, /proc/stat: everything but
+ * idle and iowait), in ns. */
+static int64_t host_busy_ns(void)
+{
+    FILE *f = fopen("/proc/stat", "r");
+    unsigned long long v[8] = { 0 };
+    if (!f)
+        return 0;
+    int n = fscanf(f, "cpu %llu %llu %llu %llu %llu %llu %llu %llu", &v[0], &v[1], &v[2], &v[3], &v[4], &v[5],
+                   &v[6], &v[7]);
+    fclose(f);
+    if (n != 8)
+        return 0;
+    unsigned long long busy = v[0] + v[1] + v[2] + v[5] + v[6] + v[7];
+    return (int64_t)(busy * (1000000000ull / (unsigned long long)sysconf(_SC_CLK_TCK)));
+}
+
 static int cmp_i64(const void *a, const void *b)
 {
     int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
@@ -479,11 +502,11 @@ static void run_ingest(const char *bin, double rate, uint64_t n, int label, run_
             die("ingest did not subscribe within 15 s (see its log in the temporary directory)");
         usleep(2000);
     }
-    int64_t cpu0 = cpu_ns_of(ingest_pid);
+    int64_t cpu0 = cpu_ns_of(ingest_pid), redis0 = cpu_ns_of(redis_pid), host0 = host_busy_ns();
     pub_result_t pub;
     run_publisher(rate, n, &pub);
+    int64_t cpu1 = cpu_ns_of(ingest_pid), redis1 = cpu_ns_of(redis_pid), host1 = host_busy_ns();
     long long received = wait_received((long long)pub.sent);
-    int64_t cpu1 = cpu_ns_of(ingest_pid);
     out->target = rate;
     out->sent = (long long)pub.sent;
     out->sent_per_s = (double)pub.sent * 1e9 / (double)(pub.t1 - pub.t0);
@@ -491,6 +514,8 @@ static void run_ingest(const char *bin, double rate, uint64_t n, int label, run_
     out->lost = (long long)pub.sent - received;
     out->disconnects = metric("feed_disconnects_total{feed=\"redis\"}");
     out->cpu = (double)(cpu1 - cpu0) / (double)(pub.t1 - pub.t0);
+    out->other_cpu = (double)((host1 - host0) - (cpu1 - cpu0) - (redis1 - redis0) - pub.cpu_ns) /
+                     (double)(pub.t1 - pub.t0);
     kill(ingest_pid, SIGTERM);
     waitpid(ingest_pid, NULL, 0);
     ingest_pid = 0;
@@ -582,6 +607,7 @@ static run_t median_run(const run_t *runs, int n)
     run_t m = runs[0];
     m.sent_per_s = MEDIAN_OF(runs, n, sent_per_s);
     m.cpu = MEDIAN_OF(runs, n, cpu);
+    m.other_cpu = MEDIAN_OF(runs, n, other_cpu);
     m.sent = (long long)MEDIAN_OF(runs, n, sent);
     m.received = (long long)MEDIAN_OF(runs, n, received);
     m.p50_us = MEDIAN_OF(runs, n, p50_us);
@@ -605,17 +631,21 @@ static void print_row(const char *who, const run_t *m)
         snprintf(target, sizeof target, "%.0f", m->target);
     else
         snprintf(target, sizeof target, "max");
-    printf("%-10s %8s %10.0f %9lld %9lld %6lld %8.1f %8.1f %8.1f %5.2f\n", who, target, m->sent_per_s, m->sent,
+    printf("%-10s %8s %10.0f %9lld %9lld %8lld %8.1f %8.1f %8.1f %5.2f", who, target, m->sent_per_s, m->sent,
            m->received, m->lost, m->p50_us, m->p99_us, m->p999_us, m->cpu);
+    if (strcmp(who, "ingest") == 0)
+        printf(" %5.2f", m->other_cpu);
+    printf("\n");
 }
 
 static void json_run(FILE *f, const run_t *m)
 {
     fprintf(f,
             "{\"target_rate\":%.0f,\"sent_per_s\":%.0f,\"sent\":%lld,\"received\":%lld,\"lost\":%lld,"
-            "\"p50_us\":%.1f,\"p99_us\":%.1f,\"p999_us\":%.1f,\"cpu\":%.2f,\"disconnects\":%lld}",
+            "\"p50_us\":%.1f,\"p99_us\":%.1f,\"p999_us\":%.1f,\"cpu\":%.2f,\"disconnects\":%lld,"
+            "\"host_other_cpu\":%.2f}",
             m->target, m->sent_per_s, m->sent, m->received, m->lost, m->p50_us, m->p99_us, m->p999_us, m->cpu,
-            m->disconnects);
+            m->disconnects, m->other_cpu);
 }
 
 int main(int argc, char **argv)
@@ -662,8 +692,8 @@ int main(int argc, char **argv)
     start_redis();
     printf("redis-server on port %d; %d run(s) of %.1f s per rate (rate max: %u messages); medians, lost: worst run\n",
            redis_port, nruns, seconds, (unsigned)MAX_MESSAGES);
-    printf("%-10s %8s %10s %9s %9s %6s %8s %8s %8s %5s\n", "subscriber", "target", "sent/s", "sent", "received",
-           "lost", "p50 us", "p99 us", "p999 us", "cpu");
+    printf("%-10s %8s %10s %9s %9s %8s %8s %8s %8s %5s %5s\n", "subscriber", "target", "sent/s", "sent", "received",
+           "lost", "p50 us", "p99 us", "p999 us", "cpu", "other");
 
     run_t alone[MAX_RUNS], med_alone;
     for (int i = 0; i < nruns; i++) {
