@@ -16,6 +16,7 @@ typedef struct {
     redis_feed_t redis;
     bool redis_on;
     nats_feed_t *nats;
+    volatile sig_atomic_t *signalled;
     bool stopping;
 } live_t;
 
@@ -40,7 +41,10 @@ static void on_signal(uv_signal_t *s, int signum)
     if (l->stopping)
         return;
     l->stopping = true;
-    log_info("ingest stopping", LOG_INT("signal", signum));
+    if (signum) {
+        *l->signalled = 1;
+        log_info("ingest stopping", LOG_INT("signal", signum));
+    }
     if (l->redis_on)
         redis_feed_stop(&l->redis);
     if (l->nats)
@@ -51,12 +55,13 @@ static void on_signal(uv_signal_t *s, int signum)
     uv_close((uv_handle_t *)&l->tick, NULL);
 }
 
-int live_run(publisher_t *pub, const redis_config_t *redis, nats_feed_t *nats)
+int live_run(publisher_t *pub, const redis_config_t *redis, nats_feed_t *nats, volatile sig_atomic_t *signalled)
 {
     live_t l;
     memset(&l, 0, sizeof l);
     l.pub = pub;
     l.nats = nats;
+    l.signalled = signalled;
     int rc = uv_loop_init(&l.loop);
     if (rc < 0)
         return se_err(rc, "event loop: %s", uv_strerror(rc));
@@ -87,7 +92,8 @@ int live_run(publisher_t *pub, const redis_config_t *redis, nats_feed_t *nats)
         log_warn("event loop closed with handles still open");
     return 0;
 fail:
-    /* The message is set; stop what started and let the loop close it. */
+    /* The message is set; stop what started (signal 0: not a signal) and
+     * let the loop close it. */
     {
         char msg[512];
         strncpy(msg, se_errmsg(), sizeof msg - 1);

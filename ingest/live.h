@@ -6,14 +6,17 @@
 #ifndef INGEST_LIVE_H
 #define INGEST_LIVE_H
 
+#include <signal.h>
+
 #include "ingest/nats_feed.h"
 #include "ingest/publisher.h"
 #include "ingest/redis_feed.h"
 
 /* Runs the loop with the Redis feed (redis non-NULL) and the NATS feed (nats
  * non-NULL: opened, not yet connected; connected here, stopped here, freed by
- * the caller) until a signal. Returns 0 after a clean stop, or a negative
- * code with a message when the loop could not be set up. */
-int live_run(publisher_t *pub, const redis_config_t *redis, nats_feed_t *nats);
+ * the caller) until SIGINT or SIGTERM, which also set *signalled. Returns 0
+ * after a clean stop, or a negative code with a message when the loop could
+ * not be set up. */
+int live_run(publisher_t *pub, const redis_config_t *redis, nats_feed_t *nats, volatile sig_atomic_t *signalled);
 
 #endif

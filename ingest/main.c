@@ -100,7 +100,7 @@ int main(int argc, char **argv)
              LOG_BOOL("nats", nf != NULL));
     int rc;
     if (live) {
-        rc = live_run(&pub, strcmp(feed, "redis") == 0 ? &redis : NULL, nf);
+        rc = live_run(&pub, strcmp(feed, "redis") == 0 ? &redis : NULL, nf, &stop);
     } else {
         /* NATS beside a feed that runs its own loop: its messages are
          * published from that loop's idle calls (before every sleep, and

@@ -462,8 +462,8 @@ void nats_feed_stop(nats_feed_t *f)
         if (f->sub[i])
             natsSubscription_Unsubscribe(f->sub[i]);
     nats_feed_poll(f); /* what arrived is published (and acked) */
-    if (f->nc)
-        natsConnection_FlushTimeout(f->nc, 1000);
+    if (f->nc && natsConnection_Status(f->nc) == NATS_CONN_STATUS_CONNECTED)
+        natsConnection_FlushTimeout(f->nc, 1000); /* the acks just written */
     for (int i = 0; i < SUB__COUNT; i++) {
         natsSubscription_Destroy(f->sub[i]);
         f->sub[i] = NULL;
