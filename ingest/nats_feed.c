@@ -236,8 +236,15 @@ static int js_setup(struct nats_feed *f)
 {
     natsStatus s;
     jsErrCode jerr = 0;
-    if (!f->js && (s = natsConnection_JetStream(&f->js, f->nc, NULL)) != NATS_OK)
-        return js_error(s, 0, "context");
+    if (!f->js) {
+        /* These requests run on the loop, which also carries the Redis feed:
+         * a server that does not answer holds it for at most this long. */
+        jsOptions jo;
+        jsOptions_Init(&jo);
+        jo.Wait = 2000;
+        if ((s = natsConnection_JetStream(&f->js, f->nc, &jo)) != NATS_OK)
+            return js_error(s, 0, "context");
+    }
     jsStreamInfo *si = NULL;
     s = js_GetStreamInfo(&si, f->js, f->c.js_stream, NULL, &jerr);
     if (s == NATS_NOT_FOUND || jerr == JSStreamNotFoundErr) {
