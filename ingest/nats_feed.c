@@ -50,6 +50,7 @@ struct nats_feed {
     uv_async_t async;
     bool attached;
     bool subscribed;           /* core subscriptions made, or JetStream consumers bound */
+    bool js_verify;            /* reconnected: check that the consumers survived */
     int64_t js_next_try_ns;    /* when to try the JetStream set-up again */
     uint32_t js_backoff_ms;
     char durable[SUB__COUNT][96];
@@ -302,6 +303,7 @@ static void apply_state(struct nats_feed *f)
             n--;
         }
         stats_add(f->link.disconnects, n);
+        f->js_verify = f->c.js_enabled && f->subscribed;
     }
     if (atomic_load_explicit(&f->connected, memory_order_acquire))
         link_up(&f->link, f->c.url);
@@ -316,9 +318,43 @@ static void apply_state(struct nats_feed *f)
     }
 }
 
+/* After a reconnect: a server restarted without its store has lost the
+ * stream and the consumers, and nats.c's re-subscription to the old deliver
+ * subject would wait for ever. Then both are made again. */
+static void js_verify(struct nats_feed *f)
+{
+    f->js_verify = false;
+    for (int i = 0; i < SUB__COUNT; i++) {
+        jsConsumerInfo *ci = NULL;
+        jsErrCode jerr = 0;
+        natsStatus s = js_GetConsumerInfo(&ci, f->js, f->c.js_stream, f->durable[i], NULL, &jerr);
+        jsConsumerInfo_Destroy(ci);
+        if (s == NATS_OK)
+            continue;
+        if (s != NATS_NOT_FOUND && jerr != JSConsumerNotFoundErr && jerr != JSStreamNotFoundErr) {
+            log_warn("JetStream consumer not checked after a reconnect", LOG_STR("consumer", f->durable[i]),
+                     LOG_STR("error", natsStatus_GetText(s)));
+            continue;
+        }
+        log_warn("JetStream consumer lost (server restarted without its store?); setting up again",
+                 LOG_STR("stream", f->c.js_stream), LOG_STR("consumer", f->durable[i]));
+        for (int k = 0; k < SUB__COUNT; k++) {
+            natsSubscription_Unsubscribe(f->sub[k]);
+            natsSubscription_Destroy(f->sub[k]);
+            f->sub[k] = NULL;
+        }
+        f->subscribed = false;
+        f->js_next_try_ns = 0;
+        f->js_backoff_ms = f->c.reconnect_min_ms;
+        return;
+    }
+}
+
 void nats_feed_poll(nats_feed_t *f)
 {
     apply_state(f);
+    if (f->js_verify && f->link.up)
+        js_verify(f);
     if (f->c.js_enabled && !f->subscribed && f->link.up && clock_mono_ns() >= f->js_next_try_ns) {
         if (js_setup(f) == 0) {
             f->subscribed = true;

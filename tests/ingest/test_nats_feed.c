@@ -418,6 +418,45 @@ START_TEST(jetstream_should_lose_no_fill_while_ingest_is_killed_and_restarted)
 }
 END_TEST
 
+/* The JetStream server restarted twice: with its store (the consumers are
+ * still there), then with an empty one (ingest must make the stream and the
+ * consumers again). Fills published after each restart all arrive, once. */
+START_TEST(jetstream_should_go_on_after_server_restarts_with_and_without_its_store)
+{
+    char jsdir[2][160];
+    ifx_path(&fx, "js-a", jsdir[0], sizeof jsdir[0]);
+    ifx_path(&fx, "js-b", jsdir[1], sizeof jsdir[1]);
+    for (int i = 0; i < 2; i++)
+        ck_assert_int_eq(mkdir(jsdir[i], 0700), 0);
+    lfx_run_t run = { 0 };
+    run.server = lfx_start_nats(&run.port, jsdir[0]);
+    lfx_open_in(&run, &fx.set);
+    run.ingest = lfx_start_ingest(write_config("feed = \"none\";", run.port,
+                                               "jetstream = { enabled = true; stream = \"TF2\"; durable = \"ing\"; };"));
+    static se_in_rec_t fills[100];
+    for (int round = 0; round < 3; round++) {
+        if (round > 0) {
+            lfx_stop(run.server, SIGKILL);
+            lfx_wait_metric(&fx.set, run.ingest, "feed_connected{feed=\"nats\"}", 0);
+            run.server = lfx_start_nats(&run.port, jsdir[round - 1]); /* a: its store; b: an empty one */
+            wait_connected(run.ingest, round);
+        }
+        natsConnection *nc = client(run.port);
+        wait_stream(nc, "TF2");
+        char msg[512];
+        for (int i = 0; i < 100; i++) {
+            fill_msg(msg, sizeof msg, round * 100 + i);
+            publish(nc, "fills.BTC-USD", msg);
+        }
+        flush(nc);
+        read_kinds(&run.r, fills, 100, NULL, 0);
+        assert_fills(fills, round * 100, 100);
+        natsConnection_Destroy(nc);
+    }
+    lfx_finish(&run);
+}
+END_TEST
+
 START_TEST(nats_feed_should_run_beside_the_synthetic_feed)
 {
     lfx_run_t run = { 0 };
@@ -537,6 +576,7 @@ static Suite *nats_feed_suite(void)
     tcase_add_test(live, nats_feed_should_apply_a_fill_seen_twice_once);
     tcase_add_test(live, nats_feed_should_reconnect_after_a_nats_restart);
     tcase_add_test(live, jetstream_should_lose_no_fill_while_ingest_is_killed_and_restarted);
+    tcase_add_test(live, jetstream_should_go_on_after_server_restarts_with_and_without_its_store);
     tcase_add_test(live, nats_feed_should_run_beside_the_synthetic_feed);
     suite_add_tcase(s, live);
     return s;
