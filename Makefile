@@ -51,6 +51,7 @@ TEST_SUPPORT_SRC := $(wildcard tests/support/*.c)
 TEST_SUPPORT_OBJ := $(TEST_SUPPORT_SRC:%.c=$(OUT)/%.o)
 # Tests that make sense under ThreadSanitizer: the in-process ring tests.
 TSAN_TESTS := $(OUT)/tests/shm/test_ring
+TSAN_TESTS += $(OUT)/tests/ingest/test_hop # nats.c's thread -> ingest's loop
 
 BENCH_BINS := $(patsubst tools/bench/%.c,$(OUT)/tools/bench/%,$(wildcard tools/bench/*.c))
 
@@ -144,7 +145,7 @@ valgrind: deps
 	  --leak-check=full --errors-for-leak-kinds=definite" tests/run.sh $(OUT) $(VALGRIND_TESTS)
 
 tsan: deps
-	@$(MAKE) --no-print-directory BUILD=tsan build/tsan/tests/shm/test_ring
+	@$(MAKE) --no-print-directory BUILD=tsan $(TSAN_TESTS:$(OUT)/%=build/tsan/%)
 	@TSAN_OPTIONS=halt_on_error=1 CK_TIMEOUT_MULTIPLIER=6 \
 	  tests/run.sh build/tsan $(TSAN_TESTS:$(OUT)/%=%)
 

@@ -9,6 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "shm/atomic.h"
+
 #define HOP_SKIP 0xffffffffu
 
 typedef struct {
@@ -52,13 +54,13 @@ bool hop_push(hop_t *q, uint32_t tag, const void *a, uint32_t alen, const void *
     uint64_t need = (sizeof(hop_hdr_t) + (uint64_t)alen + blen + clen + 7) & ~7ull;
     if (need > q->cap / 2)
         return false;
-    uint64_t head = atomic_load_explicit(&q->head, memory_order_relaxed);
+    uint64_t head = shm__load_relaxed(&q->head);
     uint64_t off = head & (q->cap - 1);
     uint64_t skip = q->cap - off < need ? q->cap - off : 0; /* the rest of the buffer, when it does not fit */
     if (room(q, head) < skip + need) {
         /* Pairs with the consumer's release store of tail in hop_pop: the
          * bytes before it are no longer read. */
-        q->tail_cache = atomic_load_explicit(&q->tail, memory_order_acquire);
+        q->tail_cache = shm__load_acquire(&q->tail);
         if (room(q, head) < skip + need)
             return false;
     }
@@ -83,29 +85,29 @@ bool hop_push(hop_t *q, uint32_t tag, const void *a, uint32_t alen, const void *
         memcpy(p + alen + blen, c, clen);
     /* Pairs with the consumer's acquire load of head in hop_peek: the record
      * is complete before it becomes visible. */
-    atomic_store_explicit(&q->head, head + need, memory_order_release);
+    shm__store_release(&q->head, head + need);
     return true;
 }
 
 bool hop_peek(hop_t *q, hop_msg_t *m)
 {
-    uint64_t tail = atomic_load_explicit(&q->tail, memory_order_relaxed);
+    uint64_t tail = shm__load_relaxed(&q->tail);
     for (;;) {
         /* Pairs with the producer's release store of head in hop_push. */
-        uint64_t head = atomic_load_explicit(&q->head, memory_order_acquire);
+        uint64_t head = shm__load_acquire(&q->head);
         if (tail == head)
             return false;
         uint64_t off = tail & (q->cap - 1);
         hop_hdr_t h;
         if (q->cap - off < sizeof h) { /* an end too short for a record (see hop_push) */
             tail += q->cap - off;
-            atomic_store_explicit(&q->tail, tail, memory_order_release);
+            shm__store_release(&q->tail, tail);
             continue;
         }
         memcpy(&h, q->buf + off, sizeof h);
         if (h.tag == HOP_SKIP) {
             tail += h.size;
-            atomic_store_explicit(&q->tail, tail, memory_order_release);
+            shm__store_release(&q->tail, tail);
             continue;
         }
         const char *p = (const char *)q->buf + off + sizeof h;
@@ -122,10 +124,10 @@ bool hop_peek(hop_t *q, hop_msg_t *m)
 
 void hop_pop(hop_t *q)
 {
-    uint64_t tail = atomic_load_explicit(&q->tail, memory_order_relaxed);
+    uint64_t tail = shm__load_relaxed(&q->tail);
     hop_hdr_t h;
     memcpy(&h, q->buf + (tail & (q->cap - 1)), sizeof h);
     /* Pairs with the producer's acquire load of tail in hop_push: we are done
      * reading these bytes before the producer may reuse them. */
-    atomic_store_explicit(&q->tail, tail + h.size, memory_order_release);
+    shm__store_release(&q->tail, tail + h.size);
 }

@@ -18,6 +18,7 @@
 #include "ingest/hop.h"
 #include "ingest/link.h"
 #include "ingest/validate.h"
+#include "shm/atomic.h"
 
 enum { SUB_FILLS = 0, SUB_POSITIONS = 1, SUB__COUNT };
 
@@ -145,7 +146,7 @@ static void on_connected(natsConnection *nc, void *closure)
 {
     struct nats_feed *f = closure;
     (void)nc;
-    atomic_store_explicit(&f->connected, 1, memory_order_release);
+    shm__store_release(&f->connected, 1);
     wake(f);
 }
 
@@ -153,7 +154,7 @@ static void on_disconnected(natsConnection *nc, void *closure)
 {
     struct nats_feed *f = closure;
     (void)nc;
-    atomic_store_explicit(&f->connected, 0, memory_order_release);
+    shm__store_release(&f->connected, 0);
     atomic_fetch_add_explicit(&f->disconnects, 1, memory_order_acq_rel);
     wake(f);
 }
@@ -162,7 +163,7 @@ static void on_closed(natsConnection *nc, void *closure)
 {
     struct nats_feed *f = closure;
     (void)nc;
-    atomic_store_explicit(&f->connected, 0, memory_order_release);
+    shm__store_release(&f->connected, 0);
     wake(f);
 }
 
@@ -293,7 +294,7 @@ static int js_setup(struct nats_feed *f)
 
 static void apply_state(struct nats_feed *f)
 {
-    uint64_t d = atomic_load_explicit(&f->disconnects, memory_order_acquire);
+    uint64_t d = shm__load_acquire(&f->disconnects);
     if (d != f->disconnects_seen) {
         /* Every disconnect counts, even one that healed between two polls. */
         uint64_t n = d - f->disconnects_seen;
@@ -305,11 +306,11 @@ static void apply_state(struct nats_feed *f)
         stats_add(f->link.disconnects, n);
         f->js_verify = f->c.js_enabled && f->subscribed;
     }
-    if (atomic_load_explicit(&f->connected, memory_order_acquire))
+    if (shm__load_acquire(&f->connected))
         link_up(&f->link, f->c.url);
     else if (f->link.up)
         link_down(&f->link, "connection closed");
-    uint64_t o = atomic_load_explicit(&f->overflow, memory_order_relaxed);
+    uint64_t o = shm__load_relaxed(&f->overflow);
     if (o != f->overflow_seen) {
         log_warn("nats messages dropped: queue full", LOG_UINT("dropped", o - f->overflow_seen),
                  LOG_UINT("queue_bytes", f->c.queue_bytes));
