@@ -244,6 +244,41 @@ START_TEST(redis_feed_should_authenticate_with_the_configured_password)
 }
 END_TEST
 
+/* The number in "total_connections_received:N" of INFO stats. */
+static long long connections_received(redisContext *c)
+{
+    redisReply *r = redisCommand(c, "INFO stats");
+    ck_assert_msg(r && r->type == REDIS_REPLY_STRING, "INFO failed");
+    const char *p = strstr(r->str, "total_connections_received:");
+    ck_assert_ptr_nonnull(p);
+    long long n = strtoll(p + strlen("total_connections_received:"), NULL, 10);
+    freeReplyObject(r);
+    return n;
+}
+
+/* A wrong password: never connected, no disconnect counted, attempts go on
+ * (with the backoff), and ingest stops cleanly. */
+START_TEST(redis_feed_should_keep_trying_with_a_refused_password)
+{
+    lfx_run_t run = { 0 };
+    const char *const extra[] = { "--requirepass", "s3cret", NULL };
+    run.server = lfx_start_redis(&run.port, extra);
+    lfx_open_in(&run, &fx.set);
+    redisContext *c = client(run.port, "s3cret");
+    long long before = connections_received(c);
+    run.ingest = lfx_start_ingest(write_config(run.port, "password = \"wrong\";"));
+    int64_t deadline = clock_mono_ns() + 10 * IFX_SECOND;
+    while (connections_received(c) < before + 3) { /* three attempts at least */
+        ck_assert_msg(clock_mono_ns() < deadline, "ingest did not try again within 10 s");
+        usleep(5000);
+    }
+    ck_assert_int_eq(lfx_metric(&fx.set, "feed_connected{feed=\"redis\"}"), 0);
+    ck_assert_int_eq(lfx_metric(&fx.set, "feed_disconnects_total{feed=\"redis\"}"), 0);
+    redisFree(c);
+    lfx_finish(&run);
+}
+END_TEST
+
 /* A "server" that accepts connections and never answers: the attempt must be
  * abandoned after redis.connectTimeoutMs and tried again, and ingest must
  * still stop at once when told (an AUTH waiting for its reply included). */
@@ -332,6 +367,7 @@ static Suite *redis_feed_suite(void)
     tcase_add_test(live, redis_feed_should_connect_when_redis_comes_up_after_ingest);
     tcase_add_test(live, redis_feed_should_authenticate_with_the_configured_password);
     tcase_add_test(live, redis_feed_should_give_up_on_a_silent_server_and_still_stop_promptly);
+    tcase_add_test(live, redis_feed_should_keep_trying_with_a_refused_password);
     suite_add_tcase(s, live);
     return s;
 }
