@@ -6,7 +6,7 @@
 BUILD   ?= release
 OUT     := build/$(BUILD)
 CC      ?= gcc
-PKGS    := libconfig
+PKGS    := libconfig libmicrohttpd libsystemd
 PKGS    += hiredis libuv libnats # ingest's live feeds (Redis on libuv, NATS)
 CFLAGS_BASE := -std=gnu11 -Wall -Wextra -Werror -g -MMD -MP -I. -D_GNU_SOURCE \
                $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
@@ -49,8 +49,9 @@ TEST_SCRIPTS := $(wildcard tests/*/test_*.sh)
 TEST_BINS += $(TEST_SCRIPTS:%=$(OUT)/%)
 TEST_SUPPORT_SRC := $(wildcard tests/support/*.c)
 TEST_SUPPORT_OBJ := $(TEST_SUPPORT_SRC:%.c=$(OUT)/%.o)
-# Tests that make sense under ThreadSanitizer: the in-process ring tests.
-TSAN_TESTS := $(OUT)/tests/shm/test_ring
+# Tests that make sense under ThreadSanitizer: the in-process ring tests, and
+# the HTTP server and service threads.
+TSAN_TESTS := $(OUT)/tests/shm/test_ring $(OUT)/tests/common/test_http $(OUT)/tests/common/test_service
 TSAN_TESTS += $(OUT)/tests/ingest/test_hop # nats.c's thread -> ingest's loop
 
 BENCH_BINS := $(patsubst tools/bench/%.c,$(OUT)/tools/bench/%,$(wildcard tools/bench/*.c))
@@ -137,7 +138,8 @@ VALGRIND_TESTS := tests/common/test_config tests/common/test_log tests/shm/test_
                   tests/strategyd/test_scalping tests/strategyd/test_example_plugin \
                   tests/strategyd/test_host tests/common/test_records tests/riskd/test_aggregator \
                   tests/riskd/test_book tests/riskd/test_checks tests/execd/test_sim \
-                  tests/ingest/test_synthetic
+                  tests/ingest/test_synthetic tests/common/test_http tests/common/test_service \
+                  tests/riskd/test_health
 VALGRIND_TESTS += tests/ingest/test_dedupe tests/ingest/test_hop
 valgrind: deps
 	@$(MAKE) --no-print-directory build

@@ -5,6 +5,8 @@
 #include "ingest/nats_feed.h"
 
 #include <errno.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -226,6 +228,22 @@ static void handle(struct nats_feed *f, const hop_msg_t *m)
     ack(f, m, "+ACK");
 }
 
+/* nats.c starts threads in many calls (connect, subscribe), and a thread
+ * inherits the mask of its creator: with the process's signals blocked
+ * around those calls, SIGINT and SIGTERM reach the thread that stops ingest
+ * (a sleeping feed wakes at once), never a thread of nats.c. */
+static void block_signals(sigset_t *old)
+{
+    sigset_t all;
+    sigfillset(&all);
+    pthread_sigmask(SIG_BLOCK, &all, old);
+}
+
+static void restore_signals(const sigset_t *old)
+{
+    pthread_sigmask(SIG_SETMASK, old, NULL);
+}
+
 static int js_error(natsStatus s, jsErrCode jerr, const char *what)
 {
     return se_err(-EIO, "JetStream %s: %s (status %d, JetStream error %d: %s)", what, natsStatus_GetText(s), (int)s,
@@ -357,7 +375,11 @@ void nats_feed_poll(nats_feed_t *f)
     if (f->js_verify && f->link.up)
         js_verify(f);
     if (f->c.js_enabled && !f->subscribed && f->link.up && clock_mono_ns() >= f->js_next_try_ns) {
-        if (js_setup(f) == 0) {
+        sigset_t old;
+        block_signals(&old);
+        int rc = js_setup(f);
+        restore_signals(&old);
+        if (rc == 0) {
             f->subscribed = true;
         } else {
             log_warn("JetStream set-up failed; retrying", LOG_STR("error", se_errmsg()),
@@ -459,7 +481,18 @@ int nats_feed_attach(nats_feed_t *f, uv_loop_t *loop)
     return 0;
 }
 
+static int connect_masked(nats_feed_t *f);
+
 int nats_feed_connect(nats_feed_t *f)
+{
+    sigset_t old;
+    block_signals(&old);
+    int rc = connect_masked(f);
+    restore_signals(&old);
+    return rc;
+}
+
+static int connect_masked(nats_feed_t *f)
 {
     natsStatus s;
     if ((s = natsOptions_Create(&f->opts)) != NATS_OK)

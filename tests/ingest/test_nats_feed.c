@@ -35,7 +35,7 @@ static const char *write_config(const char *ingest, int port, const char *nats_e
     char text[1024];
     int n = snprintf(text, sizeof text,
                      "engine = { instance = \"%s\"; };\n"
-                     "ingest = { %s };\n"
+                     "ingest = { httpPort = 0; %s };\n"
                      "nats = { url = \"nats://127.0.0.1:%d\"; reconnectMinMs = 10; reconnectMaxMs = 100; %s };\n",
                      fx.set.instance, ingest, port, nats_extra ? nats_extra : "");
     ifx_path(&fx, "ingest.conf", path, sizeof path);

@@ -15,6 +15,7 @@
 #include "ingest/redis_feed.h"
 #include "ingest/validate.h"
 #include "tests/ingest/live_fixture.h"
+#include "tests/support/http_client.h"
 
 static ingest_fx_t fx;
 
@@ -35,7 +36,7 @@ static const char *write_config(int port, const char *extra)
     char text[1024];
     int n = snprintf(text, sizeof text,
                      "engine = { instance = \"%s\"; };\n"
-                     "ingest = { feed = \"redis\"; };\n"
+                     "ingest = { feed = \"redis\"; httpPort = 0; };\n"
                      "redis = { port = %d; reconnectMinMs = 10; reconnectMaxMs = 100; %s };\n",
                      fx.set.instance, port, extra ? extra : "");
     ifx_path(&fx, "ingest.conf", path, sizeof path);
@@ -202,17 +203,32 @@ START_TEST(redis_feed_should_reconnect_and_resubscribe_after_a_redis_restart)
 
     /* Killed, not shut down: the connection just breaks. Twice, to see the
      * backoff reset and the count go on. */
+    int http = tc_http_port(fx.set.instance, "ingest", 10);
+    ck_assert_int_gt(http, 0);
+    char body[2048];
+    ck_assert_int_eq(tc_http(http, "GET", "/health", NULL, body, sizeof body, NULL, 0), 200);
     for (int restart = 1; restart <= 2; restart++) {
         lfx_stop(run.server, SIGKILL);
         lfx_wait_metric(&fx.set, run.ingest, "feed_connected{feed=\"redis\"}", 0);
         ck_assert_int_eq(lfx_metric(&fx.set, "feed_disconnects_total{feed=\"redis\"}"), restart);
+        /* /health says why while Redis is away. */
+        ck_assert_int_eq(tc_http(http, "GET", "/health", NULL, body, sizeof body, NULL, 0), 503);
+        ck_assert_msg(strstr(body, "redis feed not connected") != NULL, "%s", body);
         run.server = lfx_start_redis(&run.port, NULL); /* the same port */
         wait_connected(run.ingest, restart);
+        ck_assert_int_eq(tc_http(http, "GET", "/health", NULL, body, sizeof body, NULL, 0), 200);
         c = client(run.port, NULL);
         publish_and_read(c, &run.r, restart * 500, restart * 500 + 500);
         redisFree(c);
     }
     ck_assert_int_eq(lfx_metric(&fx.set, "market_data_received_total"), 1500);
+    /* The feed's metrics pass promtool, as /metrics serves them. */
+    static char metrics[65536];
+    ck_assert_int_eq(tc_http(http, "GET", "/metrics", NULL, metrics, sizeof metrics, NULL, 0), 200);
+    ck_assert_msg(strstr(metrics, "feed_disconnects_total{process=\"ingest\",feed=\"redis\"} 2") != NULL, "%s",
+                  metrics);
+    char why[1024];
+    ck_assert_msg(tc_promtool(metrics, why, sizeof why) == 0, "%s", why);
     lfx_finish(&run);
 }
 END_TEST

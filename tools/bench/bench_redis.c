@@ -491,7 +491,7 @@ static void run_ingest(const char *bin, double rate, uint64_t n, int label, run_
     FILE *f = fopen(conf, "w");
     if (!f)
         die("cannot write the config");
-    fprintf(f, "engine = { instance = \"%s\"; };\ningest = { feed = \"redis\"; ringCapacity = %u; };\n"
+    fprintf(f, "engine = { instance = \"%s\"; };\ningest = { feed = \"redis\"; httpPort = 0; ringCapacity = %u; };\n"
                "redis = { port = %d; };\n", instance, RING_CAPACITY, redis_port);
     fclose(f);
     char *argv[] = { exe, "-c", conf, NULL };
