@@ -7,6 +7,7 @@ BUILD   ?= release
 OUT     := build/$(BUILD)
 CC      ?= gcc
 PKGS    := libconfig libmicrohttpd libsystemd
+PKGS    += hiredis libuv libnats # ingest's live feeds (Redis on libuv, NATS)
 CFLAGS_BASE := -std=gnu11 -Wall -Wextra -Werror -g -MMD -MP -I. -D_GNU_SOURCE \
                $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 LDLIBS_BASE := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -ldl -lpthread -lrt -lm
@@ -55,10 +56,12 @@ TEST_SUPPORT_OBJ := $(TEST_SUPPORT_SRC:%.c=$(OUT)/%.o)
 # Tests that make sense under ThreadSanitizer: the in-process ring tests, and
 # the HTTP server and service threads.
 TSAN_TESTS := $(OUT)/tests/shm/test_ring $(OUT)/tests/common/test_http $(OUT)/tests/common/test_service
+TSAN_TESTS += $(OUT)/tests/ingest/test_hop # nats.c's thread -> ingest's loop
 
 BENCH_BINS := $(patsubst tools/bench/%.c,$(OUT)/tools/bench/%,$(wildcard tools/bench/*.c))
 
 .PHONY: all deps build test asan tsan valgrind bench bench-ring bench-strategy bench-risk bench-pipeline run clean
+.PHONY: bench-redis
 all: deps
 	@$(MAKE) --no-print-directory build
 
@@ -165,6 +168,7 @@ VALGRIND_TESTS := tests/common/test_config tests/common/test_log tests/shm/test_
                   tests/riskd/test_book tests/riskd/test_checks tests/execd/test_sim \
                   tests/ingest/test_synthetic tests/common/test_http tests/common/test_service \
                   tests/riskd/test_health
+VALGRIND_TESTS += tests/ingest/test_dedupe tests/ingest/test_hop
 valgrind: deps
 	@$(MAKE) --no-print-directory build
 	@CK_FORK=no CK_TIMEOUT_MULTIPLIER=10 TEST_WRAPPER="valgrind -q --error-exitcode=1 \
@@ -176,6 +180,7 @@ tsan: deps
 	  tests/run.sh build/tsan $(TSAN_TESTS:$(OUT)/%=%)
 
 bench: bench-ring bench-strategy bench-risk bench-pipeline
+bench: bench-redis
 
 bench-ring: deps
 	@$(MAKE) --no-print-directory build
@@ -195,6 +200,12 @@ bench-risk: deps
 bench-pipeline: deps
 	@$(MAKE) --no-print-directory build
 	tools/bench/bench_pipeline.sh $(OUT)/bin
+
+# ingest's Redis feed: PUBLISH at 50k-400k msgs/s and flat out, losses and publish -> `in` latency.
+bench-redis: deps
+	@$(MAKE) --no-print-directory build
+	@mkdir -p bench/results
+	$(OUT)/tools/bench/bench_redis --bin $(OUT)/bin --json bench/results/redis.json
 
 # The whole pipeline in simulation mode with a live view; Ctrl-C stops it.
 run: deps

@@ -59,6 +59,8 @@ void publisher_drop(publisher_t *p, val_result_t why, const val_detail_t *detail
 
 void publisher_idle(publisher_t *p)
 {
+    if (p->idle_hook)
+        p->idle_hook(p->idle_arg);
     publisher_flush(p);
     int64_t now = clock_mono_ns();
     svc_beat(now); /* the feed loop is alive (watchdog, /health) */

@@ -26,6 +26,8 @@ typedef struct {
     int64_t next_heartbeat_ns;
     int64_t next_drop_log_ns;              /* drop warnings are rate-limited */
     uint64_t drops_since_log;
+    void (*idle_hook)(void *arg);          /* run by publisher_idle (NATS alongside another feed); may be NULL */
+    void *idle_arg;
 } publisher_t;
 
 /* Opens ring `in` (ingest.ringCapacity records, default 65536) and the stats
@@ -62,9 +64,10 @@ static inline void publisher_flush(publisher_t *p)
  * file.jsonl:12", "redis md.BTC-USD"). */
 void publisher_drop(publisher_t *p, val_result_t why, const val_detail_t *detail, const char *where);
 
-/* Marks the feed loop alive (svc_beat) and, once a second, refreshes the ring
- * and stats heartbeats. Cheap to call often; feeds call it at least every
- * 100 ms (before each wait, which they cap at 100 ms) and every 4096 records. */
+/* Runs the idle hook (if any), wakes readers, marks the feed loop alive
+ * (svc_beat) and, once a second, refreshes the ring and stats heartbeats.
+ * Cheap to call often; feeds call it at least every 100 ms (before each wait,
+ * which they cap at 100 ms) and every 4096 records. */
 void publisher_idle(publisher_t *p);
 
 #endif

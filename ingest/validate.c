@@ -485,6 +485,58 @@ typedef enum {
 
 /* Converts the numeric field (value token vi, -1 when absent: VAL_MISSING_FIELD
  * if required, else *out stays as it is) and applies rule. */
+/* Converts the JSON number s[0..n) exactly as strtod would, when that is
+ * one IEEE operation: a mantissa of at most 2^53 (exact in a double) scaled
+ * by 10^k with |k| <= 22 (also exact), so the one multiplication or division
+ * is correctly rounded, like strtod (Clinger's fast path). Most prices are
+ * such numbers ("100.25"); strtod costs several times more. False when the
+ * number is not (too many digits, a large exponent): use strtod then. */
+static bool fast_decimal(const char *s, size_t n, double *out)
+{
+    static const double pow10[] = { 1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,  1e8,  1e9,  1e10, 1e11,
+                                     1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22 };
+    size_t i = 0;
+    bool neg = false;
+    uint64_t m = 0;
+    int digits = 0, scale = 0;
+
+    if (i < n && s[i] == '-') {
+        neg = true;
+        i++;
+    }
+    for (; i < n && is_digit(s[i]); i++) {
+        if (++digits > 19)
+            return false;
+        m = m * 10 + (uint64_t)(s[i] - '0');
+    }
+    if (i < n && s[i] == '.') {
+        for (i++; i < n && is_digit(s[i]); i++) {
+            if (++digits > 19)
+                return false;
+            m = m * 10 + (uint64_t)(s[i] - '0');
+            scale--;
+        }
+    }
+    if (i < n && (s[i] == 'e' || s[i] == 'E')) {
+        int sign = 1, e = 0;
+        i++;
+        if (i < n && (s[i] == '+' || s[i] == '-'))
+            sign = s[i++] == '-' ? -1 : 1;
+        for (; i < n && is_digit(s[i]); i++) {
+            if (e > 1000)
+                return false;
+            e = e * 10 + (s[i] - '0');
+        }
+        scale += sign * e;
+    }
+    if (i != n || digits == 0 || m > (1ull << 53) || scale < -22 || scale > 22)
+        return false;
+    double v = (double)m;
+    v = scale < 0 ? v / pow10[-scale] : v * pow10[scale];
+    *out = neg ? -v : v;
+    return true;
+}
+
 static val_result_t get_number(const doc_t *d, const field_t *f, int vi, bool required, num_rule_t rule,
                                double *out)
 {
@@ -509,10 +561,12 @@ static val_result_t get_number(const doc_t *d, const field_t *f, int vi, bool re
     /* strtod wants a NUL-terminated string; the message is not one. */
     memcpy(buf, d->js + t->start, n);
     buf[n] = '\0';
-    v = strtod(buf, &end);
-    if (end != buf + n) /* cannot happen after classify(); kept as the last word */
-        return fail(d->why, VAL_BAD_JSON, "bad JSON at byte %d: field '%s': '%s' is not a number", t->start,
-                    f->name, buf);
+    if (!fast_decimal(buf, n, &v)) {
+        v = strtod(buf, &end);
+        if (end != buf + n) /* cannot happen after classify(); kept as the last word */
+            return fail(d->why, VAL_BAD_JSON, "bad JSON at byte %d: field '%s': '%s' is not a number", t->start,
+                        f->name, buf);
+    }
     if (!isfinite(v)) /* the grammar admits no inf/nan spelling, so this is overflow */
         return fail(d->why, VAL_NOT_FINITE, "field '%s': %.*s overflows a double", f->name, show_len(t), buf);
     if (v == 0)

@@ -35,6 +35,11 @@ static const struct {
     { "supervisor_process_up", "1 while the supervisor sees the process running." },
     { "supervisor_process_failed", "1 when the supervisor gave up restarting the process." },
     { "feed_connected", "1 while ingest is connected to the feed." },
+    { "feed_disconnects_total", "Connections of the live feed lost after being up." },
+    { "feed_latency_microseconds", "Time from a live message's own ts to ingest publishing it." },
+    { "fills_duplicate_total", "Fills dropped because their fill_id was applied already." },
+    { "feed_queue_dropped_total", "Messages dropped because the hand-over queue to ingest's loop was full." },
+    { "jetstream_acks_total", "JetStream messages acknowledged after their record reached ring in." },
 };
 
 static const char *help_for(const char *name)

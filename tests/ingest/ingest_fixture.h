@@ -9,6 +9,7 @@
 
 #include <check.h>
 #include <dirent.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdbool.h>
@@ -89,7 +90,7 @@ static inline void ifx_register_helper(pid_t pid)
     }
 }
 
-/* Removes a flat directory and the files in it. */
+/* Removes a directory and everything in it (a JetStream store is a tree). */
 static inline void ifx_remove_dir(const char *dir)
 {
     DIR *d = dir[0] ? opendir(dir) : NULL;
@@ -101,7 +102,8 @@ static inline void ifx_remove_dir(const char *dir)
             continue;
         char path[400];
         snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
-        unlink(path);
+        if (unlink(path) < 0 && errno == EISDIR)
+            ifx_remove_dir(path);
     }
     closedir(d);
     rmdir(dir);

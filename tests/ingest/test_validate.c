@@ -704,6 +704,52 @@ END_TEST
 
 #define N(a) ((int)(sizeof(a) / sizeof((a)[0])))
 
+/* Numbers are converted exactly as strtod converts them, bit for bit,
+ * whether they take the validator's fast path (short decimals) or not: many
+ * seeded random spellings of every shape, each checked against strtod. */
+START_TEST(numbers_should_convert_exactly_as_strtod)
+{
+    uint64_t x = 0x2545f4914f6cdd1dull;
+    for (int it = 0; it < 200000; it++) {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        char num[64];
+        uint64_t m = x >> 11;
+        int w = (int)((x >> 3) % 14) + 1;
+        switch (it % 6) {
+        case 0: /* a price: up to 5 integer digits, 1-14 decimals */
+            snprintf(num, sizeof num, "%llu.%0*llu", (unsigned long long)(m % 100000 + 1), w,
+                     (unsigned long long)((m >> 20) % 100000000000000ull));
+            break;
+        case 1: /* an integer, up to 20 digits (past 2^53 and 19 digits) */
+            snprintf(num, sizeof num, "%llu", (unsigned long long)(m % 10000000000000000000ull + 1));
+            break;
+        case 2: /* an exponent, inside and outside the exact powers of ten */
+            snprintf(num, sizeof num, "%llue%d", (unsigned long long)(m % 1000000 + 1), (int)((x >> 40) % 70) - 35);
+            break;
+        case 3: /* leading zeros after the point */
+            snprintf(num, sizeof num, "0.%0*llu", w + 5, (unsigned long long)(m % 1000 + 1));
+            break;
+        case 4: /* what %.17g writes (shmtool record) */
+            snprintf(num, sizeof num, "%.17g", (double)(m % 1000000007 + 1) / (double)((x >> 50) % 1000 + 1));
+            break;
+        default: /* halfway cases around 2^53 */
+            snprintf(num, sizeof num, "900719925474099%d.5", (int)(m % 10));
+            break;
+        }
+        char msg[160];
+        int n = snprintf(msg, sizeof msg, "{\"symbol\":\"X\",\"last\":%s}", num);
+        se_in_rec_t r;
+        if (val_market_data(msg, (size_t)n, &r, NULL) != VAL_OK)
+            ck_abort_msg("%s refused", msg);
+        double want = strtod(num, NULL);
+        if (memcmp(&r.u.quote.last, &want, sizeof want) != 0)
+            ck_abort_msg("%s became %.17g, strtod says %.17g", num, r.u.quote.last, want);
+    }
+}
+END_TEST
+
 static Suite *validate_suite(void)
 {
     Suite *s = suite_create("validate");
@@ -720,6 +766,7 @@ static Suite *validate_suite(void)
     tcase_add_test(md, market_data_should_stop_at_len_not_at_the_end_of_the_buffer);
     tcase_add_test(md, market_data_should_zero_the_whole_record_when_it_drops_a_message);
     tcase_add_test(md, market_data_should_accept_a_null_detail);
+    tcase_add_test(md, numbers_should_convert_exactly_as_strtod);
     suite_add_tcase(s, md);
 
     tcase_add_loop_test(fp, fill_should_drop_each_bad_input_with_its_reason, 0, N(bad_fill));
