@@ -25,6 +25,10 @@ CFLAGS  := $(CFLAGS_BASE) $(OPT) $(SAN) $(EXTRA_CFLAGS)
 LDFLAGS := $(SAN)
 LDLIBS  := $(LDLIBS_BASE)
 CHECK_LIBS = $(shell pkg-config --libs check 2>/dev/null)
+# Live execution (gRPC core + protobuf-c), linked dynamically and only where used.
+GRPC_LIBS := -Wl,--as-needed -lgrpc -lgpr -lprotobuf-c -Wl,--no-as-needed
+LDLIBS  += $(GRPC_LIBS)
+CFLAGS  += -I$(OUT)/proto
 
 # The engine library: everything in common/ and shm/ except programs' mains.
 LIB_SRC := $(wildcard common/*.c) $(filter-out shm/shmtool%.c,$(wildcard shm/*.c))
@@ -38,6 +42,7 @@ SHMTOOL_SRC := $(wildcard shm/shmtool*.c)
 PROC_DIRS := $(foreach d,ingest strategyd riskd execd,$(if $(filter-out $(d)/main.c,$(wildcard $(d)/*.c)),$(d)))
 PROC_LIBS := $(foreach d,$(PROC_DIRS),$(OUT)/$(d)/lib$(d).a)
 PROGRAMS  := $(OUT)/bin/shmtool $(foreach d,$(PROC_DIRS),$(if $(wildcard $(d)/main.c),$(OUT)/bin/$(d)))
+PROGRAMS  += $(OUT)/bin/venue-sim
 PLUGINS   := $(patsubst plugins/c/%.c,plugins/%.so,$(wildcard plugins/c/*.c))
 
 TEST_SRC  := $(wildcard tests/*/test_*.c)
@@ -98,6 +103,23 @@ $(OUT)/bin/$(1): $(OUT)/$(1)/main.o $(OUT)/$(1)/lib$(1).a $(LIB)
 	$$(CC) $$(LDFLAGS) -o $$@ $$^ $$(LDLIBS)
 endef
 $(foreach d,$(PROC_DIRS),$(eval $(call proc_rules,$(d))))
+
+# proto/*.proto -> C messages (protoc-c; its own RPC stubs are unused) and a
+# descriptor set for the Python interoperability tests, in build/<v>/proto/.
+PROTO_H := $(OUT)/proto/execution.pb-c.h
+$(OUT)/proto/%.pb-c.c $(OUT)/proto/%.pb-c.h: proto/%.proto
+	@mkdir -p $(dir $@)
+	protoc-c -Iproto --c_out=$(OUT)/proto --descriptor_set_out=$(OUT)/proto/$*.desc $<
+$(OUT)/proto/%.pb-c.o: $(OUT)/proto/%.pb-c.c
+	$(CC) $(CFLAGS) -c $< -o $@
+$(patsubst %.c,$(OUT)/%.o,$(wildcard execd/*.c tools/venue-sim/*.c)): | $(PROTO_H)
+$(OUT)/execd/libexecd.a: $(OUT)/proto/execution.pb-c.o
+
+# bin/venue-sim: the gRPC venue simulator (tools/venue-sim/, README "Live execution").
+$(OUT)/bin/venue-sim: $(patsubst %.c,$(OUT)/%.o,$(wildcard tools/venue-sim/*.c)) \
+                      $(OUT)/proto/execution.pb-c.o $(OUT)/ingest/libingest.a $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ -lhiredis -lnats $(LDLIBS)
 
 $(OUT)/tests/%: $(OUT)/tests/%.o $(TEST_SUPPORT_OBJ) $(PROC_LIBS) $(LIB)
 	$(CC) $(LDFLAGS) -o $@ $^ $(CHECK_LIBS) $(LDLIBS)

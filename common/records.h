@@ -153,6 +153,8 @@ typedef enum {
     SE_EXEC_REJECT = 2,    /* refused; reason says why */
     SE_EXEC_CANCELLED = 3, /* no longer working; leaves_qty will never fill */
     SE_EXEC_FILL = 4,      /* an execution: qty at price, fill_id unique */
+    SE_EXEC_VENUE = 5,     /* the venue link changed: reason "circuit_open" or
+                              "circuit_closed"; strategy and client_order_id empty */
 } se_exec_kind_t;
 
 typedef struct {
@@ -230,5 +232,10 @@ int se_in_to_json(const se_in_rec_t *r, char *out, size_t size);
 /* Writes a signal as one human-readable line (no newline), e.g.
  * "NEW BUY LIMIT 2 BTC-USD @ 100.25 id=momentum-1-7". Returns the length or -ENOSPC. */
 int se_signal_to_text(const se_signal_rec_t *s, char *out, size_t size);
+
+/* Writes an execution report as one human-readable line (no newline), e.g.
+ * "ACK BUY 2 BTC-USD id=mm-1-7 order=v-3" or "VENUE circuit_open".
+ * Returns the length or -ENOSPC. */
+int se_exec_to_text(const se_exec_rec_t *e, char *out, size_t size);
 
 #endif

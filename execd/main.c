@@ -1,6 +1,6 @@
 /* main.c -- bin/execd: the engine's only door for orders. Takes approved
- * orders from ring `ord` and executes them (paper fills in simulation mode),
- * reporting on ring `exe`. Stops cleanly on SIGTERM/SIGINT. */
+ * orders from ring `ord` and executes them (gRPC in live mode, paper fills
+ * otherwise), reporting on ring `exe`. Stops cleanly on SIGTERM/SIGINT. */
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -41,7 +41,7 @@ int main(int argc, char **argv)
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
     prctl(PR_SET_TIMERSLACK, 1000UL); /* simulated latency to the microsecond */
-    log_info("execd started", LOG_STR("mode", "simulation"), LOG_STR("ring", x.exe.seg.name));
+    log_info("execd started", LOG_STR("backend", x.backend.name), LOG_STR("ring", x.exe.seg.name));
     execd_run(&x, &stop);
     log_info("execd stopped");
     execd_close(&x);
