@@ -429,7 +429,7 @@ static int load(journal_t *j, FILE *f, journal_load_t *ld)
                 break;
             jkey_t k = key_of(o.action, o.client_order_id);
             ks_put(&j->seen, &k, 0);
-        } else if (n == 8 && strcmp(f_[0], "A") == 0 && parse_action(f_[1], &action)) {
+        } else if (n == 7 && strcmp(f_[0], "A") == 0 && parse_action(f_[1], &action)) {
             jkey_t k = key_of(action, f_[2]);
             if ((at = ks_find(&l.map, &k)))
                 l.answered[*at] = true;
