@@ -55,6 +55,7 @@ TSAN_TESTS := $(OUT)/tests/shm/test_ring
 BENCH_BINS := $(patsubst tools/bench/%.c,$(OUT)/tools/bench/%,$(wildcard tools/bench/*.c))
 
 .PHONY: all deps build test asan tsan valgrind bench bench-ring bench-strategy bench-risk bench-pipeline run clean
+.PHONY: bench-grpc
 all: deps
 	@$(MAKE) --no-print-directory build
 
@@ -160,7 +161,7 @@ tsan: deps
 	@TSAN_OPTIONS=halt_on_error=1 CK_TIMEOUT_MULTIPLIER=6 \
 	  tests/run.sh build/tsan $(TSAN_TESTS:$(OUT)/%=%)
 
-bench: bench-ring bench-strategy bench-risk bench-pipeline
+bench: bench-ring bench-strategy bench-risk bench-pipeline bench-grpc
 
 bench-ring: deps
 	@$(MAKE) --no-print-directory build
@@ -180,6 +181,11 @@ bench-risk: deps
 bench-pipeline: deps
 	@$(MAKE) --no-print-directory build
 	tools/bench/bench_pipeline.sh $(OUT)/bin
+
+bench-grpc: deps
+	@$(MAKE) --no-print-directory build
+	@mkdir -p bench/results
+	$(OUT)/tools/bench/bench_grpc --bin $(OUT)/bin --json bench/results/grpc.json
 
 # The whole pipeline in simulation mode with a live view; Ctrl-C stops it.
 run: deps

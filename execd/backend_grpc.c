@@ -578,7 +578,7 @@ static int setup(gb_t *g, const cfg_t *cfg, stats_t *st, const char **target)
         (rc = cfg_get_int_range(cfg, "execution.breakerCooldownMs", 1000, 1, 3600000, &cooldown_ms)) < 0 ||
         (rc = cfg_get_int_range(cfg, "execution.maxInFlight", 256, 1, 65536, &max_inflight)) < 0 ||
         (rc = cfg_get_string(cfg, "execution.journalFile", NULL, &journal_path)) < 0 ||
-        (rc = cfg_get_bool(cfg, "execution.journalSync", true, &sync)) < 0)
+        (rc = cfg_get_bool(cfg, "execution.journalSync", false, &sync)) < 0)
         return rc;
     if (!**target)
         return cfg_value_error(cfg, "execution.target", "empty: name the venue as host:port");
