@@ -60,7 +60,7 @@ typedef struct {
 } result_t;
 
 static const char *bin = "build/release/bin";
-static int orders = 20000, paced = 4000, rate = 2000, runs = 3;
+static int orders = 20000, paced = 3000, rate = 1000, runs = 3;
 static se_exec_rec_t *exes;
 
 static void die(const char *what)
