@@ -4,7 +4,7 @@
  * no crash, every order journalled and answered) and back; the venue slow
  * (deadlines, retries with the same client_order_id, one fill per order);
  * execd killed mid-flight (journal replay, nothing lost, nothing twice); fills
- * on NATS in the contract's JSON. */
+ * on NATS in the contract's JSON; prices from Redis. */
 #include <check.h>
 #include <fcntl.h>
 #include <math.h>
@@ -260,14 +260,16 @@ END_TEST
 
 /* ---- NATS: a raw subscriber (the protocol is text) -------------------------- */
 
-static int nats_connect(int port)
+/* Connects to a loopback port, retrying until a just-started server listens. */
+
+static int tcp_connect(int port)
 {
     int s = socket(AF_INET, SOCK_STREAM, 0);
     struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port),
                              .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
     int64_t deadline = clock_mono_ns() + 10000000000LL;
     while (connect(s, (struct sockaddr *)&a, sizeof a) < 0) {
-        ck_assert_msg(clock_mono_ns() < deadline, "nats-server did not listen");
+        ck_assert_msg(clock_mono_ns() < deadline, "nothing listens on port %d", port);
         close(s);
         s = socket(AF_INET, SOCK_STREAM, 0);
         usleep(5000);
@@ -321,7 +323,7 @@ START_TEST(fills_should_go_to_nats_in_the_contract_format)
         execlp("nats-server", "nats-server", "-a", "127.0.0.1", "-p", portbuf, (char *)NULL);
         _exit(127);
     }
-    int s = nats_connect(nport);
+    int s = tcp_connect(nport);
     const char *sub = "CONNECT {\"verbose\":false}\r\nSUB fills.> 1\r\nPING\r\n";
     ck_assert_int_eq(write(s, sub, strlen(sub)), (ssize_t)strlen(sub));
     static char buf[65536];
@@ -366,6 +368,116 @@ START_TEST(fills_should_go_to_nats_in_the_contract_format)
 }
 END_TEST
 
+/* ---- Redis: prices for venue-sim, published over a raw RESP connection ------- */
+
+static pid_t start_redis(int port)
+{
+    char portbuf[16];
+    snprintf(portbuf, sizeof portbuf, "%d", port);
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid == 0) {
+        int devnull = open("/dev/null", O_WRONLY);
+        dup2(devnull, 1);
+        dup2(devnull, 2);
+        execlp("redis-server", "redis-server", "--port", portbuf, "--bind", "127.0.0.1", "--save", "",
+               "--appendonly", "no", (char *)NULL);
+        _exit(127);
+    }
+    return pid;
+}
+
+/* PUBLISHes a quote on md.<symbol>; returns the number of subscribers that got it. */
+static int publish_quote(int s, const char *symbol, double bid, double ask)
+{
+    char channel[64], json[256], cmd[512];
+    snprintf(channel, sizeof channel, "md.%s", symbol);
+    snprintf(json, sizeof json, "{\"symbol\":\"%s\",\"bid\":%g,\"ask\":%g,\"ts\":1732400000000000000}", symbol,
+             bid, ask);
+    int n = snprintf(cmd, sizeof cmd, "*3\r\n$7\r\nPUBLISH\r\n$%zu\r\n%s\r\n$%zu\r\n%s\r\n", strlen(channel),
+                     channel, strlen(json), json);
+    ck_assert_int_eq(write(s, cmd, (size_t)n), n);
+    char reply[64];
+    size_t len = 0;
+    reply[0] = '\0';
+    ck_assert(read_until(s, reply, sizeof reply, &len, "\r\n", 5));
+    ck_assert_msg(reply[0] == ':', "PUBLISH answered %s", reply);
+    return atoi(reply + 1);
+}
+
+/* Publishes until venue-sim has taken `want` prices in. */
+static void feed_price(int s, vf_proc_t *venue, double bid, double ask, int want)
+{
+    char counts[1024];
+    for (int64_t dl = clock_mono_ns() + 20000000000LL;; usleep(5000)) {
+        ck_assert_msg(clock_mono_ns() < dl, "venue-sim never took the price in");
+        if (publish_quote(s, "BTC-USD", bid, ask) < 1)
+            continue;
+        for (int64_t d2 = clock_mono_ns() + 2000000000LL; clock_mono_ns() < d2; usleep(2000))
+            if (vf_counts_now(venue, counts, sizeof counts, 5) && vf_json_int(counts, "prices") >= want)
+                return;
+    }
+}
+
+/* The price of the fill of client_order_id id in the fills file, or NAN. */
+static double fill_price(const char *id)
+{
+    FILE *f = fopen(fills, "r");
+    if (!f)
+        return NAN;
+    char line[1024], key[96];
+    snprintf(key, sizeof key, "\"client_order_id\":\"%s\"", id);
+    double px = NAN;
+    while (fgets(line, sizeof line, f))
+        if (strstr(line, key))
+            px = strtod(strstr(line, "\"price\":") + 8, NULL);
+    fclose(f);
+    return px;
+}
+
+static double wait_fill(const char *id)
+{
+    for (int64_t dl = clock_mono_ns() + 20000000000LL; clock_mono_ns() < dl; usleep(2000))
+        if (!isnan(fill_price(id)))
+            return fill_price(id);
+    ck_abort_msg("no fill for %s", id);
+    return NAN;
+}
+
+START_TEST(venue_should_fill_at_redis_prices_and_rest_limit_orders)
+{
+    int rport = vf_free_port();
+    pid_t redis = start_redis(rport);
+    int s = tcp_connect(rport);
+    char url[64];
+    snprintf(url, sizeof url, "127.0.0.1:%d", rport);
+    const char *extra[] = { "--redis", url, "--fills-file", fills, NULL };
+    vf_proc_t venue;
+    pid_t execd = start_pair(&venue, extra, NULL);
+    feed_price(s, &venue, 100.5, 100.6, 1);
+    se_order_rec_t o[3] = {
+        vf_order("q-1", "BTC-USD", SE_SIDE_BUY, 1, 0, false),
+        vf_order("q-2", "BTC-USD", SE_SIDE_SELL, 1, 0, false),
+        vf_order("q-3", "BTC-USD", SE_SIDE_BUY, 1, 99.5, false), /* below the ask: rests */
+    };
+    for (int i = 0; i < 3; i++)
+        vf_ord_write(&ord, &o[i]);
+    wait_exe(SE_EXEC_ACK, NULL, 3, 20);
+    ck_assert_double_eq(wait_fill("q-1"), 100.6);
+    ck_assert_double_eq(wait_fill("q-2"), 100.5);
+    ck_assert(isnan(fill_price("q-3")));
+    feed_price(s, &venue, 99.3, 99.4, 2); /* the ask crosses the limit */
+    ck_assert_double_eq(wait_fill("q-3"), 99.4);
+    ck_assert_int_eq(pf_stop(&execd, 1), 0);
+    char counts[1024];
+    vf_stop(&venue, counts, sizeof counts);
+    ck_assert_int_eq(vf_json_int(counts, "fills"), 3);
+    close(s);
+    kill(redis, SIGTERM);
+    test_wait(redis);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("execd_grpc");
@@ -378,6 +490,7 @@ int main(void)
     tcase_add_test(tc, venue_slow_should_be_retried_with_the_same_id_and_fill_once);
     tcase_add_test(tc, execd_killed_mid_flight_should_resend_from_its_journal_once);
     tcase_add_test(tc, fills_should_go_to_nats_in_the_contract_format);
+    tcase_add_test(tc, venue_should_fill_at_redis_prices_and_rest_limit_orders);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
