@@ -10,11 +10,12 @@
  * execution.maxInFlight calls run at once, each with its own deadline.
  *
  * A request's life: on_order journals it (write) and queues it; poll makes the
- * batch durable (one fdatasync, journal.h) and starts the calls; an answer is
- * reported on `exe` and journalled; UNAVAILABLE and DEADLINE_EXCEEDED are
- * retried with the same client_order_id after a doubling backoff, at most
- * execution.maxRetries times; then the request fails and counts towards the
- * circuit breaker (breaker.h), whose changes go to `exe` as SE_EXEC_VENUE. */
+ * batch durable (fdatasync if configured, journal.h) and starts the calls; an
+ * answer is reported on `exe` and journalled; UNAVAILABLE, DEADLINE_EXCEEDED
+ * (and CANCELLED by the far side) are retried with the same client_order_id
+ * after a doubling backoff, at most execution.maxRetries times; then the
+ * request fails and counts towards the circuit breaker (breaker.h), whose
+ * changes go to `exe` as SE_EXEC_VENUE. */
 #include "execd/backend.h"
 
 #include <errno.h>
@@ -329,9 +330,13 @@ static void start_call(gb_t *g, slot_t *s, int64_t now, exec_emit_fn emit, void 
     }
 }
 
+/* Failures where the venue may never have seen the request, or its answer
+ * was lost: a retry with the same client_order_id is safe (the venue dedupes).
+ * CANCELLED here can only come from the far side (execd cancels its own
+ * calls only when it stops): the venue or a proxy cut the call. */
 static bool transient(grpc_status_code st)
 {
-    return st == GRPC_STATUS_UNAVAILABLE || st == GRPC_STATUS_DEADLINE_EXCEEDED;
+    return st == GRPC_STATUS_UNAVAILABLE || st == GRPC_STATUS_DEADLINE_EXCEEDED || st == GRPC_STATUS_CANCELLED;
 }
 
 /* A finished call, on the loop thread. */

@@ -258,6 +258,23 @@ START_TEST(execd_killed_mid_flight_should_resend_from_its_journal_once)
 }
 END_TEST
 
+START_TEST(dropped_connections_should_be_retried_without_a_second_fill)
+{
+    const char *extra[] = { "--fill-price", "100", "--drop-after", "7", "--fills-file", fills, NULL };
+    vf_proc_t venue;
+    pid_t execd = start_pair(&venue, extra, "maxRetries = 8; retryBackoffMs = 20; maxInFlight = 4;");
+    send_orders("x", 30, 0);
+    int n = wait_exe(SE_EXEC_ACK, NULL, 30, 30);
+    ck_assert_int_eq(vf_exe_count(exes, n, SE_EXEC_REJECT, NULL), 0);
+    ck_assert_int_eq(pf_stop(&execd, 1), 0);
+    char counts[1024];
+    ck_assert_int_eq(vf_stop(&venue, counts, sizeof counts), 0);
+    ck_assert_int_ge(vf_json_int(counts, "drops"), 3);
+    ck_assert_int_eq(vf_json_int(counts, "fills"), 30);
+    ck_assert_int_eq(vf_file_lines(fills, "{\"fill_id\""), 30);
+}
+END_TEST
+
 /* ---- NATS: a raw subscriber (the protocol is text) -------------------------- */
 
 /* Connects to a loopback port, retrying until a just-started server listens. */
@@ -489,6 +506,7 @@ int main(void)
     tcase_add_test(tc, venue_down_should_open_the_circuit_and_back_should_close_it);
     tcase_add_test(tc, venue_slow_should_be_retried_with_the_same_id_and_fill_once);
     tcase_add_test(tc, execd_killed_mid_flight_should_resend_from_its_journal_once);
+    tcase_add_test(tc, dropped_connections_should_be_retried_without_a_second_fill);
     tcase_add_test(tc, fills_should_go_to_nats_in_the_contract_format);
     tcase_add_test(tc, venue_should_fill_at_redis_prices_and_rest_limit_orders);
     suite_add_tcase(s, tc);

@@ -66,7 +66,9 @@ typedef struct {
     natsConnection *nc;
     FILE *fills;
     vcall_t *delayed_head, *delayed_tail; /* FIFO: every delay is the same */
-    uint64_t requests, nats_errors;
+    uint64_t requests, nats_errors, drops;
+    long since_drop;
+    bool drop_now;
     int open_calls, max_open_calls;
 } venue_t;
 
@@ -92,7 +94,8 @@ static void usage(FILE *f)
             "  --fills-file F    also append every fill (JSON line) to F\n"
             "  --reject-all      refuse every order (reason venue_rejects_all)\n"
             "  --delay-ms N      answer each new order N ms late (a retry of a known id is answered at once)\n"
-            "  --drop-after N    after N requests, drop every connection by exiting at once (a venue crash)\n"
+            "  --drop-after N    after every N requests, drop every connection (the next request is not\n"
+            "                    answered) and listen again on the same port, orders remembered\n"
             "  --max-orders N    orders remembered for deduplication (default 262144)\n"
             "On SIGTERM/SIGINT (and SIGUSR1, without stopping) prints its counters as one JSON line.\n");
 }
@@ -351,12 +354,12 @@ static void on_event(venue_t *v, vcall_t *c, bool ok)
             free_call(v, c);
             return;
         }
-        if (v->opt.drop_after >= 0 && (long)v->requests >= v->opt.drop_after) {
-            /* A crash, as the client sees it: connections reset, no answer. */
-            fprintf(stderr, "venue-sim: dropping every connection after %llu requests\n",
-                    (unsigned long long)v->requests);
-            fflush(NULL);
-            _exit(3);
+        if (v->opt.drop_after >= 0 && v->since_drop++ >= v->opt.drop_after) {
+            /* The client sees its calls fail and its connection go. */
+            grpc_call_cancel(c->call, NULL);
+            free_call(v, c);
+            v->drop_now = true;
+            return;
         }
         v->requests++;
         if (++v->open_calls > v->max_open_calls)
@@ -396,15 +399,17 @@ static void print_counts(venue_t *v)
     venue_counts_t n = venue_book_counts(v->book);
     printf("{\"requests\":%llu,\"submits\":%llu,\"duplicates\":%llu,\"accepted\":%llu,\"rejected\":%llu,"
            "\"fills\":%llu,\"cancels\":%llu,\"cancelled\":%llu,\"prices\":%llu,\"max_concurrent\":%d,"
-           "\"nats_errors\":%llu}\n",
+           "\"nats_errors\":%llu,\"drops\":%llu}\n",
            (unsigned long long)v->requests, (unsigned long long)n.submits, (unsigned long long)n.duplicates,
            (unsigned long long)n.accepted, (unsigned long long)n.rejected, (unsigned long long)n.fills,
            (unsigned long long)n.cancels, (unsigned long long)n.cancelled, (unsigned long long)n.prices,
-           v->max_open_calls, (unsigned long long)v->nats_errors);
+           v->max_open_calls, (unsigned long long)v->nats_errors, (unsigned long long)v->drops);
     fflush(stdout);
 }
 
-static int serve(venue_t *v)
+/* Creates the server and its completion queue on v->opt.port (0: any) and
+ * waits for calls. Returns the bound port, or 0. */
+static int start_server(venue_t *v)
 {
     char addr[300];
     snprintf(addr, sizeof addr, "%s:%d", v->opt.bind, v->opt.port);
@@ -416,31 +421,18 @@ static int serve(venue_t *v)
     grpc_server_credentials_release(creds);
     if (port <= 0) {
         fprintf(stderr, "venue-sim: cannot listen on %s\n", addr);
-        return 1;
+        return 0;
     }
     grpc_server_start(v->server);
-    printf("%d\n", port);
-    fflush(stdout);
     for (int i = 0; i < 16; i++) /* calls waiting to be accepted */
         request_next(v);
-    while (!stop) {
-        if (report_now) {
-            report_now = 0;
-            print_counts(v);
-        }
-        gpr_timespec deadline = gpr_time_add(gpr_now(GPR_CLOCK_MONOTONIC), gpr_time_from_millis(50, GPR_TIMESPAN));
-        if (v->delayed_head) {
-            int64_t left = v->delayed_head->answer_at_ns - clock_mono_ns();
-            if (left < 50000000)
-                deadline = gpr_time_add(gpr_now(GPR_CLOCK_MONOTONIC),
-                                        gpr_time_from_nanos(left > 0 ? left : 0, GPR_TIMESPAN));
-        }
-        grpc_event ev = grpc_completion_queue_next(v->cq, deadline, NULL);
-        if (ev.type == GRPC_OP_COMPLETE)
-            on_event(v, ev.tag, ev.success != 0);
-        answer_due(v);
-    }
-    /* Answer nothing more: cancel what is open, then wait for the server. */
+    return port;
+}
+
+/* Answers nothing more: cancels what is open, closes every connection and
+ * destroys the server and its queue. */
+static void stop_server(venue_t *v)
+{
     static int shutdown_tag;
     grpc_server_shutdown_and_notify(v->server, v->cq, &shutdown_tag);
     grpc_server_cancel_all_calls(v->server);
@@ -460,6 +452,42 @@ static int serve(venue_t *v)
     while (grpc_completion_queue_next(v->cq, gpr_inf_future(GPR_CLOCK_MONOTONIC), NULL).type != GRPC_QUEUE_SHUTDOWN)
         ;
     grpc_completion_queue_destroy(v->cq);
+    v->server = NULL;
+    v->cq = NULL;
+}
+
+static int serve(venue_t *v)
+{
+    if (!(v->opt.port = start_server(v)))
+        return 1;
+    printf("%d\n", v->opt.port);
+    fflush(stdout);
+    while (!stop) {
+        if (report_now) {
+            report_now = 0;
+            print_counts(v);
+        }
+        if (v->drop_now) {
+            v->drop_now = false;
+            v->since_drop = 0;
+            v->drops++;
+            stop_server(v);
+            if (!start_server(v))
+                return 1;
+        }
+        gpr_timespec deadline = gpr_time_add(gpr_now(GPR_CLOCK_MONOTONIC), gpr_time_from_millis(50, GPR_TIMESPAN));
+        if (v->delayed_head) {
+            int64_t left = v->delayed_head->answer_at_ns - clock_mono_ns();
+            if (left < 50000000)
+                deadline = gpr_time_add(gpr_now(GPR_CLOCK_MONOTONIC),
+                                        gpr_time_from_nanos(left > 0 ? left : 0, GPR_TIMESPAN));
+        }
+        grpc_event ev = grpc_completion_queue_next(v->cq, deadline, NULL);
+        if (ev.type == GRPC_OP_COMPLETE)
+            on_event(v, ev.tag, ev.success != 0);
+        answer_due(v);
+    }
+    stop_server(v);
     return 0;
 }
 
