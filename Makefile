@@ -47,6 +47,10 @@ PLUGINS   := $(patsubst plugins/c/%.c,plugins/%.so,$(wildcard plugins/c/*.c))
 
 TEST_SRC  := $(wildcard tests/*/test_*.c)
 TEST_BINS := $(TEST_SRC:%.c=$(OUT)/%)
+# Tests written as scripts (tests/*/test_*.sh) run like the programs, through
+# a link in the build directory (the script finds the source tree from it).
+TEST_SCRIPTS := $(wildcard tests/*/test_*.sh)
+TEST_BINS += $(TEST_SCRIPTS:%=$(OUT)/%)
 TEST_SUPPORT_SRC := $(wildcard tests/support/*.c)
 TEST_SUPPORT_OBJ := $(TEST_SUPPORT_SRC:%.c=$(OUT)/%.o)
 # Tests that make sense under ThreadSanitizer: the in-process ring tests.
@@ -82,6 +86,10 @@ $(OUT)/tests/strategyd/plugins/%.so: tests/strategyd/plugins/%.c plugins/include
 	@mkdir -p $(dir $@)
 	$(CC) -std=gnu11 -Wall -Wextra -Werror -O2 -g -fPIC -shared -fvisibility=hidden \
 	  -Iplugins/include $< -o $@
+
+$(OUT)/tests/%.sh: tests/%.sh
+	@mkdir -p $(dir $@)
+	ln -sf $(abspath $<) $@
 
 $(OUT)/%.o: %.c
 	@mkdir -p $(dir $@)
