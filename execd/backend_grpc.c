@@ -159,12 +159,19 @@ static void finish_call(slot_t *s, bool batch_ok)
 static void *cq_main(void *arg)
 {
     gb_t *g = arg;
+    gpr_timespec forever = gpr_inf_future(GPR_CLOCK_MONOTONIC), now = gpr_inf_past(GPR_CLOCK_MONOTONIC);
+    bool handed = false;
     for (;;) {
-        grpc_event ev = grpc_completion_queue_next(g->cq, gpr_inf_future(GPR_CLOCK_MONOTONIC), NULL);
+        /* Takes what has finished already before ringing once for all of it:
+         * one wake-up of the loop per burst of answers, not per answer. */
+        grpc_event ev = grpc_completion_queue_next(g->cq, handed ? now : forever, NULL);
+        if (ev.type == GRPC_QUEUE_TIMEOUT) {
+            shm_doorbell_ring(&g->bell);
+            handed = false;
+            continue;
+        }
         if (ev.type == GRPC_QUEUE_SHUTDOWN)
             break;
-        if (ev.type != GRPC_OP_COMPLETE)
-            continue;
         slot_t *s = ev.tag;
         finish_call(s, ev.success != 0);
         uint32_t t = shm__load_relaxed(&g->done_tail);
@@ -172,8 +179,10 @@ static void *cq_main(void *arg)
         /* Pairs with the loop's acquire load of done_tail: the slot's answer
          * is visible before its index is. */
         shm__store_release(&g->done_tail, t + 1);
-        shm_doorbell_ring(&g->bell);
+        handed = true;
     }
+    if (handed)
+        shm_doorbell_ring(&g->bell);
     return NULL;
 }
 

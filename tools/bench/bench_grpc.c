@@ -18,7 +18,9 @@
  * (execd took the order from `ord` -> its answer written to `exe`: journal,
  * call, venue, answer), "ord_to_exe" is ts_report_ns - ts_risk_ns (the
  * benchmark wrote the order -> the answer), so it adds execd's wake-up.
- * Every figure is the median over --runs runs; ratios are against serial.
+ * CPU: user + system time of execd and of venue-sim over the run, per order.
+ * Every figure is the median over --runs runs (CPU: the mean); ratios are
+ * against serial.
  * Usage: bench_grpc [--bin DIR] [--orders N] [--paced N] [--rate R] [--runs R] [--json FILE] */
 #include <fcntl.h>
 #include <getopt.h>
@@ -28,6 +30,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -57,6 +60,7 @@ typedef struct {
     int64_t submit_p50, submit_p99, submit_p999; /* paced */
     int64_t e2e_p50, e2e_p99;                 /* paced, ord_to_exe */
     int rejects;
+    double execd_cpu_us, venue_cpu_us; /* CPU time per order, user + system, all threads */
 } result_t;
 
 static const char *bin = "build/release/bin";
@@ -119,10 +123,14 @@ static int read_port(int fd)
     return atoi(line);
 }
 
-static void stop(pid_t pid)
+/* Stops pid and returns the CPU time it used, in microseconds. */
+static double stop(pid_t pid)
 {
+    struct rusage ru;
     kill(pid, SIGTERM);
-    waitpid(pid, NULL, 0);
+    if (wait4(pid, NULL, 0, &ru) < 0)
+        return 0;
+    return (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1e6 + (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec);
 }
 
 static void unlink_segment(const char *name, const char *ring, void *arg)
@@ -267,8 +275,8 @@ static result_t run_once(const setup_t *s, int run)
     r.e2e_p99 = pct(b, n, 0.99);
     free(a);
     free(b);
-    stop(execd);
-    stop(venue);
+    r.execd_cpu_us = stop(execd) / (orders + paced);
+    r.venue_cpu_us = stop(venue) / (orders + paced);
     close(out);
     shm_writer_close(&ord, false);
     shm_segment_list(NULL, instance, unlink_segment, NULL);
@@ -297,6 +305,8 @@ static result_t median(const result_t *rs, int n)
     for (int i = 0; i < n; i++) {
         d[i] = rs[i].orders_per_s;
         m.rejects += rs[i].rejects;
+        m.execd_cpu_us += rs[i].execd_cpu_us / n;
+        m.venue_cpu_us += rs[i].venue_cpu_us / n;
     }
     for (int i = 1; i < n; i++)
         for (int j = i; j > 0 && d[j - 1] > d[j]; j--) {
@@ -342,13 +352,15 @@ int main(int argc, char **argv)
     }
     printf("execd -> venue-sim over gRPC on loopback: %d burst + %d paced (%d/s) market orders, median of %d runs\n",
            orders, paced, rate, runs);
-    printf("%-16s %12s %9s | %-28s | %-22s | %s\n", "set-up", "orders/s", "x serial", "paced submit p50/p99/p99.9 us",
-           "paced ord->exe p50/p99", "burst submit p50/p99 us");
+    printf("%-16s %12s %9s | %-28s | %-22s | %-22s | %s\n", "set-up", "orders/s", "x serial",
+           "paced submit p50/p99/p99.9 us", "paced ord->exe p50/p99", "burst submit p50/p99 us",
+           "CPU us/order execd, venue");
     for (int s = 0; s < NSETUPS; s++)
-        printf("%-16s %12.0f %8.1fx | %8.1f %8.1f %9.1f | %10.1f %10.1f | %10.1f %10.1f%s\n", setups[s].name,
-               res[s].orders_per_s, res[s].orders_per_s / res[0].orders_per_s, res[s].submit_p50 / 1e3,
-               res[s].submit_p99 / 1e3, res[s].submit_p999 / 1e3, res[s].e2e_p50 / 1e3, res[s].e2e_p99 / 1e3,
-               res[s].burst_p50 / 1e3, res[s].burst_p99 / 1e3, res[s].rejects ? "  (rejects!)" : "");
+        printf("%-16s %12.0f %8.1fx | %8.1f %8.1f %9.1f | %10.1f %10.1f | %10.1f %10.1f | %6.1f %6.1f%s\n",
+               setups[s].name, res[s].orders_per_s, res[s].orders_per_s / res[0].orders_per_s,
+               res[s].submit_p50 / 1e3, res[s].submit_p99 / 1e3, res[s].submit_p999 / 1e3, res[s].e2e_p50 / 1e3,
+               res[s].e2e_p99 / 1e3, res[s].burst_p50 / 1e3, res[s].burst_p99 / 1e3, res[s].execd_cpu_us,
+               res[s].venue_cpu_us, res[s].rejects ? "  (rejects!)" : "");
     if (json) {
         FILE *f = fopen(json, "w");
         if (!f)
@@ -359,11 +371,13 @@ int main(int argc, char **argv)
                     "%s\"%s\":{\"max_in_flight\":%d,\"journal_fdatasync\":%s,\"orders_per_s\":%.0f,"
                     "\"ratio_to_serial\":%.2f,\"paced_submit_p50_us\":%.1f,\"paced_submit_p99_us\":%.1f,"
                     "\"paced_submit_p999_us\":%.1f,\"paced_ord_to_exe_p50_us\":%.1f,\"paced_ord_to_exe_p99_us\":%.1f,"
-                    "\"burst_submit_p50_us\":%.1f,\"burst_submit_p99_us\":%.1f,\"rejects\":%d}",
+                    "\"burst_submit_p50_us\":%.1f,\"burst_submit_p99_us\":%.1f,\"rejects\":%d,"
+                    "\"execd_cpu_us_per_order\":%.1f,\"venue_cpu_us_per_order\":%.1f}",
                     s ? "," : "", setups[s].name, setups[s].max_in_flight, setups[s].sync ? "true" : "false",
                     res[s].orders_per_s, res[s].orders_per_s / res[0].orders_per_s, res[s].submit_p50 / 1e3,
                     res[s].submit_p99 / 1e3, res[s].submit_p999 / 1e3, res[s].e2e_p50 / 1e3, res[s].e2e_p99 / 1e3,
-                    res[s].burst_p50 / 1e3, res[s].burst_p99 / 1e3, res[s].rejects);
+                    res[s].burst_p50 / 1e3, res[s].burst_p99 / 1e3, res[s].rejects, res[s].execd_cpu_us,
+                    res[s].venue_cpu_us);
         fprintf(f, "}}\n");
         fclose(f);
     }
