@@ -156,7 +156,7 @@ START_TEST(live_should_report_venue_rejects_without_opening_the_circuit)
     ck_assert_int_eq(vf_exe_count(exes, n, SE_EXEC_ACK, NULL), 0);
     ck_assert_int_eq(pf_stop(&execd, 1), 0);
     char counts[1024];
-    vf_stop(&venue, counts, sizeof counts);
+    ck_assert_int_eq(vf_stop(&venue, counts, sizeof counts), 0);
     ck_assert_int_eq(vf_json_int(counts, "rejected"), 5);
 }
 END_TEST
@@ -188,7 +188,7 @@ START_TEST(venue_down_should_open_the_circuit_and_back_should_close_it)
     ck_assert_int_eq(count_id(n, SE_EXEC_ACK, "b-0"), 1);
     ck_assert_int_eq(pf_stop(&execd, 1), 0);
     char counts[1024];
-    vf_stop(&venue, counts, sizeof counts);
+    ck_assert_int_eq(vf_stop(&venue, counts, sizeof counts), 0);
     ck_assert_int_eq(vf_json_int(counts, "fills"), 1);
 }
 END_TEST
@@ -204,7 +204,7 @@ START_TEST(venue_slow_should_be_retried_with_the_same_id_and_fill_once)
     ck_assert(vf_metric(inst, "execd", "execution_retries_total") >= 5);
     ck_assert_int_eq(pf_stop(&execd, 1), 0);
     char counts[1024];
-    vf_stop(&venue, counts, sizeof counts);
+    ck_assert_int_eq(vf_stop(&venue, counts, sizeof counts), 0);
     ck_assert_int_ge(vf_json_int(counts, "duplicates"), 5);
     ck_assert_int_eq(vf_json_int(counts, "fills"), 5);
     ck_assert_int_eq(vf_file_lines(fills, "{\"fill_id\""), 5);
@@ -251,7 +251,7 @@ START_TEST(execd_killed_mid_flight_should_resend_from_its_journal_once)
     ck_assert_int_eq(vf_file_lines(journal, "S\t"), 10);
     ck_assert_int_eq(vf_file_lines(journal, "A\t"), 10);
     char counts[1024];
-    vf_stop(&venue, counts, sizeof counts);
+    ck_assert_int_eq(vf_stop(&venue, counts, sizeof counts), 0);
     ck_assert_int_eq(vf_json_int(counts, "submits"), 20);
     ck_assert_int_eq(vf_json_int(counts, "duplicates"), 10);
     ck_assert_int_eq(vf_json_int(counts, "fills"), 10);
@@ -378,7 +378,7 @@ START_TEST(fills_should_go_to_nats_in_the_contract_format)
     close(s);
     ck_assert_int_eq(pf_stop(&execd, 1), 0);
     char counts[1024];
-    vf_stop(&venue, counts, sizeof counts);
+    ck_assert_int_eq(vf_stop(&venue, counts, sizeof counts), 0);
     ck_assert_int_eq(vf_json_int(counts, "nats_errors"), 0);
     kill(nats, SIGTERM);
     test_wait(nats);
@@ -487,7 +487,7 @@ START_TEST(venue_should_fill_at_redis_prices_and_rest_limit_orders)
     ck_assert_double_eq(wait_fill("q-3"), 99.4);
     ck_assert_int_eq(pf_stop(&execd, 1), 0);
     char counts[1024];
-    vf_stop(&venue, counts, sizeof counts);
+    ck_assert_int_eq(vf_stop(&venue, counts, sizeof counts), 0);
     ck_assert_int_eq(vf_json_int(counts, "fills"), 3);
     close(s);
     kill(redis, SIGTERM);

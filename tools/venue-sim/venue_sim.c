@@ -491,11 +491,13 @@ static int serve(venue_t *v)
     return 0;
 }
 
+/* Static: the detached Redis thread keeps using it (and the book) until exit. */
+static venue_t the_venue;
+
 int main(int argc, char **argv)
 {
-    venue_t v;
-    memset(&v, 0, sizeof v);
-    if (parse_options(argc, argv, &v.opt) < 0)
+    venue_t *v = &the_venue;
+    if (parse_options(argc, argv, &v->opt) < 0)
         return 2;
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
@@ -504,43 +506,43 @@ int main(int argc, char **argv)
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGUSR1, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
-    if (v.opt.fills_file && !(v.fills = fopen(v.opt.fills_file, "a"))) {
-        fprintf(stderr, "venue-sim: cannot open %s: %s\n", v.opt.fills_file, strerror(errno));
+    if (v->opt.fills_file && !(v->fills = fopen(v->opt.fills_file, "a"))) {
+        fprintf(stderr, "venue-sim: cannot open %s: %s\n", v->opt.fills_file, strerror(errno));
         return 1;
     }
-    if (v.opt.nats) {
+    if (v->opt.nats) {
         natsOptions *no = NULL;
-        if (natsOptions_Create(&no) != NATS_OK || natsOptions_SetURL(no, v.opt.nats) != NATS_OK ||
-            natsOptions_SetSendAsap(no, true) != NATS_OK || natsConnection_Connect(&v.nc, no) != NATS_OK) {
-            fprintf(stderr, "venue-sim: cannot connect to NATS at %s: %s\n", v.opt.nats, nats_GetLastError(NULL));
+        if (natsOptions_Create(&no) != NATS_OK || natsOptions_SetURL(no, v->opt.nats) != NATS_OK ||
+            natsOptions_SetSendAsap(no, true) != NATS_OK || natsConnection_Connect(&v->nc, no) != NATS_OK) {
+            fprintf(stderr, "venue-sim: cannot connect to NATS at %s: %s\n", v->opt.nats, nats_GetLastError(NULL));
             return 1;
         }
         natsOptions_Destroy(no);
     }
-    venue_book_cfg_t bc = { v.opt.max_orders, v.opt.fill_price, v.opt.reject_all, on_fill, &v };
-    if (!(v.book = venue_book_new(&bc))) {
-        fprintf(stderr, "venue-sim: out of memory for %d orders\n", v.opt.max_orders);
+    venue_book_cfg_t bc = { v->opt.max_orders, v->opt.fill_price, v->opt.reject_all, on_fill, v };
+    if (!(v->book = venue_book_new(&bc))) {
+        fprintf(stderr, "venue-sim: out of memory for %d orders\n", v->opt.max_orders);
         return 1;
     }
     pthread_t redis_thread;
-    if (v.opt.redis) {
-        if (pthread_create(&redis_thread, NULL, redis_main, &v) != 0) {
+    if (v->opt.redis) {
+        if (pthread_create(&redis_thread, NULL, redis_main, v) != 0) {
             fprintf(stderr, "venue-sim: cannot start the Redis thread\n");
             return 1;
         }
         pthread_detach(redis_thread); /* blocks in Redis reads; ends with the process */
     }
     grpc_init();
-    int rc = serve(&v);
-    print_counts(&v);
+    int rc = serve(v);
+    print_counts(v);
     grpc_shutdown_blocking();
-    if (v.nc) {
-        natsConnection_FlushTimeout(v.nc, 1000);
-        natsConnection_Destroy(v.nc);
+    if (v->nc) {
+        natsConnection_FlushTimeout(v->nc, 1000);
+        natsConnection_Destroy(v->nc);
     }
-    if (v.fills)
-        fclose(v.fills);
-    if (!v.opt.redis)
-        venue_book_free(v.book); /* the Redis thread may still hold it */
+    if (v->fills)
+        fclose(v->fills);
+    if (!v->opt.redis)
+        venue_book_free(v->book); /* the Redis thread may still hold it */
     return rc;
 }
