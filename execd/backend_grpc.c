@@ -89,6 +89,7 @@ struct gb {
     const se_order_rec_t *replay;
     int nreplay, replay_next;
     breaker_t breaker;
+    bool rereads_possible; /* until the first request the journal does not hold */
     int in_call;
     stats_metric_t *circuit_open, *retries, *in_flight, *replayed, *duplicates, *journal_errors,
         *fail_unavailable, *fail_deadline, *fail_other;
@@ -425,9 +426,16 @@ static void admit(gb_t *g, const se_order_rec_t *o, int64_t now, exec_emit_fn em
 static void on_order(void *impl, const se_order_rec_t *o, int64_t now, exec_emit_fn emit, void *ctx)
 {
     gb_t *g = impl;
-    if (journal_seen(g->journal, o)) { /* taken from `ord` before a restart */
-        stats_add(g->duplicates, 1);
-        return;
+    /* What `ord` hands over again after a restart (taken, journalled, not
+     * yet consumed when execd died) is the head of what this run reads: the
+     * first request the journal does not hold ends the look-up, so a request
+     * a strategy repeats later (a second cancel) is sent again. */
+    if (g->rereads_possible) {
+        if (journal_seen(g->journal, o)) {
+            stats_add(g->duplicates, 1);
+            return;
+        }
+        g->rereads_possible = false;
     }
     slot_t tmp = { .order = *o, .ts_exec_ns = now };
     if ((o->action != SE_ACTION_NEW && o->action != SE_ACTION_CANCEL) || !journal_id_ok(o->client_order_id) ||
@@ -637,6 +645,7 @@ static int setup(gb_t *g, const cfg_t *cfg, stats_t *st, const char **target)
     if ((rc = journal_open(&g->journal, journal_path, sync, &ld)) < 0)
         return rc;
     g->replay = journal_pending(g->journal, &g->nreplay);
+    g->rereads_possible = true;
     if (ld.corrupt)
         stats_add(g->journal_errors, ld.corrupt);
     log_info("order journal read", LOG_STR("file", journal_path), LOG_UINT("events", ld.lines),

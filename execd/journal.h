@@ -22,8 +22,8 @@
 #include "common/records.h"
 
 /* How many of the latest requests journal_seen remembers: far more than a
- * reader of `ord` can ever see again after a restart (the one record it was
- * handling), and bounded memory for a journal that grows all day. */
+ * reader of `ord` can see again after a restart (what it had journalled but
+ * not yet consumed), and bounded memory for a journal that grows all day. */
 #define JOURNAL_SEEN_WINDOW 65536
 
 typedef struct journal journal_t;
