@@ -129,18 +129,21 @@ START_TEST(live_should_ack_orders_with_many_calls_in_flight)
     vf_ord_write(&ord, &cxl);
     n = wait_exe(SE_EXEC_CANCELLED, NULL, 1, 10);
     ck_assert_int_eq(count_id(n, SE_EXEC_CANCELLED, "lim-1"), 1);
+    vf_ord_write(&ord, &cxl); /* a strategy that asks again is answered again */
+    n = wait_exe(SE_EXEC_CANCELLED, NULL, 2, 10);
     ck_assert_int_eq(pf_stop(&execd, 1), 0);
     char counts[1024];
     ck_assert_int_eq(vf_stop(&venue, counts, sizeof counts), 0);
     ck_assert_int_eq(vf_json_int(counts, "submits"), 51);
     ck_assert_int_eq(vf_json_int(counts, "duplicates"), 0);
     ck_assert_int_eq(vf_json_int(counts, "fills"), 50);
+    ck_assert_int_eq(vf_json_int(counts, "cancels"), 2);
     ck_assert_int_eq(vf_json_int(counts, "cancelled"), 1);
     /* Delayed answers overlap only if execd kept many calls open at once. */
     ck_assert_msg(vf_json_int(counts, "max_concurrent") >= 10, "venue saw %lld calls at once",
                   vf_json_int(counts, "max_concurrent"));
-    ck_assert_int_eq(vf_file_lines(journal, "S\t"), 52);
-    ck_assert_int_eq(vf_file_lines(journal, "A\t"), 52);
+    ck_assert_int_eq(vf_file_lines(journal, "S\t"), 53);
+    ck_assert_int_eq(vf_file_lines(journal, "A\t"), 53);
     ck_assert_int_eq(vf_file_lines(fills, "{\"fill_id\""), 50);
 }
 END_TEST
