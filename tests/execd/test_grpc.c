@@ -174,6 +174,16 @@ START_TEST(venue_down_should_open_the_circuit_and_back_should_close_it)
     int n = wait_exe(SE_EXEC_VENUE, "circuit_open", 1, 20);
     ck_assert_int_eq(vf_exe_count(exes, n, SE_EXEC_REJECT, "venue_unavailable"), 3);
     ck_assert(vf_metric(inst, "execd", "execution_circuit_open") == 1);
+    /* shmtool decodes the record for the operator. */
+    char cmd[512], line[512];
+    snprintf(cmd, sizeof cmd, "%s -i %s tail exe -n 20", getenv("SHMTOOL") ? getenv("SHMTOOL") : "bin/shmtool", inst);
+    FILE *p = popen(cmd, "r");
+    ck_assert_ptr_nonnull(p);
+    bool decoded = false;
+    while (fgets(line, sizeof line, p))
+        decoded |= strstr(line, "VENUE circuit_open") != NULL;
+    pclose(p);
+    ck_assert_msg(decoded, "shmtool tail exe does not show the VENUE record");
     /* While open, orders are refused at once. */
     send_orders("o", 2, 0);
     n = wait_exe(SE_EXEC_REJECT, "venue_unavailable", 5, 10);
