@@ -26,6 +26,10 @@ CFLAGS  := $(CFLAGS_BASE) $(OPT) $(SAN) $(EXTRA_CFLAGS)
 LDFLAGS := $(SAN)
 LDLIBS  := $(LDLIBS_BASE)
 CHECK_LIBS = $(shell pkg-config --libs check 2>/dev/null)
+# Live execution (gRPC core + protobuf-c), linked dynamically and only where used.
+GRPC_LIBS := -Wl,--as-needed -lgrpc -lgpr -lprotobuf-c -Wl,--no-as-needed
+LDLIBS  += $(GRPC_LIBS)
+CFLAGS  += -I$(OUT)/proto
 
 # The engine library: everything in common/ and shm/ except programs' mains.
 LIB_SRC := $(wildcard common/*.c) $(filter-out shm/shmtool%.c,$(wildcard shm/*.c))
@@ -39,6 +43,7 @@ SHMTOOL_SRC := $(wildcard shm/shmtool*.c)
 PROC_DIRS := $(foreach d,ingest strategyd riskd execd,$(if $(filter-out $(d)/main.c,$(wildcard $(d)/*.c)),$(d)))
 PROC_LIBS := $(foreach d,$(PROC_DIRS),$(OUT)/$(d)/lib$(d).a)
 PROGRAMS  := $(OUT)/bin/shmtool $(foreach d,$(PROC_DIRS),$(if $(wildcard $(d)/main.c),$(OUT)/bin/$(d)))
+PROGRAMS  += $(OUT)/bin/venue-sim
 PLUGINS   := $(patsubst plugins/c/%.c,plugins/%.so,$(wildcard plugins/c/*.c))
 # Go strategies: every main package of the module plugins/go (all but the
 # strat glue) becomes plugins/go_<dir>.so. See the rule below.
@@ -61,7 +66,7 @@ TSAN_TESTS += $(OUT)/tests/ingest/test_hop # nats.c's thread -> ingest's loop
 BENCH_BINS := $(patsubst tools/bench/%.c,$(OUT)/tools/bench/%,$(wildcard tools/bench/*.c))
 
 .PHONY: all deps build test asan tsan valgrind bench bench-ring bench-strategy bench-risk bench-pipeline run clean
-.PHONY: bench-redis
+.PHONY: bench-redis bench-grpc
 all: deps
 	@$(MAKE) --no-print-directory build
 
@@ -138,6 +143,23 @@ $(OUT)/bin/$(1): $(OUT)/$(1)/main.o $(OUT)/$(1)/lib$(1).a $(LIB)
 endef
 $(foreach d,$(PROC_DIRS),$(eval $(call proc_rules,$(d))))
 
+# proto/*.proto -> C messages (protoc-c; its own RPC stubs are unused) and a
+# descriptor set for the Python interoperability tests, in build/<v>/proto/.
+PROTO_H := $(OUT)/proto/execution.pb-c.h
+$(OUT)/proto/%.pb-c.c $(OUT)/proto/%.pb-c.h: proto/%.proto
+	@mkdir -p $(dir $@)
+	protoc-c -Iproto --c_out=$(OUT)/proto --descriptor_set_out=$(OUT)/proto/$*.desc $<
+$(OUT)/proto/%.pb-c.o: $(OUT)/proto/%.pb-c.c
+	$(CC) $(CFLAGS) -c $< -o $@
+$(patsubst %.c,$(OUT)/%.o,$(wildcard execd/*.c tools/venue-sim/*.c)): | $(PROTO_H)
+$(OUT)/execd/libexecd.a: $(OUT)/proto/execution.pb-c.o
+
+# bin/venue-sim: the gRPC venue simulator (tools/venue-sim/, README "Live execution").
+$(OUT)/bin/venue-sim: $(patsubst %.c,$(OUT)/%.o,$(wildcard tools/venue-sim/*.c)) \
+                      $(OUT)/proto/execution.pb-c.o $(OUT)/ingest/libingest.a $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ -lhiredis -lnats $(LDLIBS)
+
 $(OUT)/tests/%: $(OUT)/tests/%.o $(TEST_SUPPORT_OBJ) $(PROC_LIBS) $(LIB)
 	$(CC) $(LDFLAGS) -o $@ $^ $(CHECK_LIBS) $(LDLIBS)
 
@@ -169,6 +191,7 @@ VALGRIND_TESTS := tests/common/test_config tests/common/test_log tests/shm/test_
                   tests/ingest/test_synthetic tests/common/test_http tests/common/test_service \
                   tests/riskd/test_health
 VALGRIND_TESTS += tests/ingest/test_dedupe tests/ingest/test_hop
+VALGRIND_TESTS += tests/execd/test_journal tests/execd/test_breaker
 valgrind: deps
 	@$(MAKE) --no-print-directory build
 	@CK_FORK=no CK_TIMEOUT_MULTIPLIER=10 TEST_WRAPPER="valgrind -q --error-exitcode=1 \
@@ -180,7 +203,7 @@ tsan: deps
 	  tests/run.sh build/tsan $(TSAN_TESTS:$(OUT)/%=%)
 
 bench: bench-ring bench-strategy bench-risk bench-pipeline
-bench: bench-redis
+bench: bench-redis bench-grpc
 
 bench-ring: deps
 	@$(MAKE) --no-print-directory build
@@ -206,6 +229,11 @@ bench-redis: deps
 	@$(MAKE) --no-print-directory build
 	@mkdir -p bench/results
 	$(OUT)/tools/bench/bench_redis --bin $(OUT)/bin --json bench/results/redis.json
+
+bench-grpc: deps
+	@$(MAKE) --no-print-directory build
+	@mkdir -p bench/results
+	$(OUT)/tools/bench/bench_grpc --bin $(OUT)/bin --json bench/results/grpc.json
 
 # The whole pipeline in simulation mode with a live view; Ctrl-C stops it.
 run: deps
