@@ -101,7 +101,8 @@ static inline void ifx_remove_dir(const char *dir)
         if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
             continue;
         char path[400];
-        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+        if (snprintf(path, sizeof path, "%s/%s", dir, e->d_name) >= (int)sizeof path)
+            continue; /* cannot be ours: our scratch paths are short */
         if (unlink(path) < 0 && errno == EISDIR)
             ifx_remove_dir(path);
     }

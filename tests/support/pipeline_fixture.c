@@ -1,6 +1,7 @@
 /* pipeline_fixture.c -- see pipeline_fixture.h. */
 #include "tests/support/pipeline_fixture.h"
 
+#include <check.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
@@ -94,6 +95,24 @@ bool pf_wait_quiet(const char *instance, int seconds)
         usleep(20000);
     }
     return false;
+}
+
+int pf_read_ring(const char *instance, const char *ring, void *out, size_t rec_size, int max)
+{
+    char name[SHM_NAME_MAX];
+    ck_assert_int_eq(shm_name(name, sizeof name, NULL, instance, ring), 0);
+    shm_segment_t seg;
+    if (shm_segment_map(&seg, name, false) < 0)
+        return -1;
+    uint64_t head = shm__load_acquire(&seg.hdr->prod_seq);
+    ck_assert_msg(head <= seg.capacity, "ring %s wrapped (%llu records): enlarge it", ring,
+                  (unsigned long long)head);
+    int n = 0;
+    for (uint64_t i = 0; i < head && n < max; i++)
+        if (shm_peek(&seg, i, (char *)out + (size_t)n * rec_size) == SHM_OK)
+            n++;
+    shm_segment_unmap(&seg);
+    return n;
 }
 
 int pf_stop(const pid_t *pids, int n)

@@ -24,6 +24,12 @@ bool pf_wait_readers(const char *instance, const char *ring, int n, int seconds)
  * Returns false at the deadline. */
 bool pf_wait_quiet(const char *instance, int seconds);
 
+/* Copies every record still in ring `ring` of instance (records of rec_size
+ * bytes) into out, at most max, oldest first. Returns how many, or -1 while
+ * the ring does not exist; fails the test when the ring has wrapped (the
+ * oldest are gone: the test must enlarge it). */
+int pf_read_ring(const char *instance, const char *ring, void *out, size_t rec_size, int max);
+
 /* SIGTERMs the processes in the order given and waits for each; returns the
  * number that did not exit with status 0. */
 int pf_stop(const pid_t *pids, int n);

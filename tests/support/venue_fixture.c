@@ -116,6 +116,26 @@ long long vf_json_int(const char *line, const char *key)
     return at ? atoll(at + strlen(pat)) : -1;
 }
 
+bool vf_json_str(const char *line, const char *key, char *out, size_t size)
+{
+    char pat[64];
+    snprintf(pat, sizeof pat, "\"%s\":\"", key);
+    const char *at = strstr(line, pat), *end = at ? strchr(at + strlen(pat), '"') : NULL;
+    if (!end)
+        return false;
+    at += strlen(pat);
+    snprintf(out, size, "%.*s", (int)(end - at), at);
+    return true;
+}
+
+double vf_json_double(const char *line, const char *key)
+{
+    char pat[64];
+    snprintf(pat, sizeof pat, "\"%s\":", key);
+    const char *at = strstr(line, pat);
+    return at ? strtod(at + strlen(pat), NULL) : NAN;
+}
+
 int vf_free_port(void)
 {
     int s = socket(AF_INET, SOCK_STREAM, 0);
@@ -167,19 +187,7 @@ void vf_ord_write(shm_writer_t *w, const se_order_rec_t *o)
 
 int vf_exe_read(const char *instance, se_exec_rec_t *out, int max)
 {
-    char name[SHM_NAME_MAX];
-    ck_assert_int_eq(shm_name(name, sizeof name, NULL, instance, SE_RING_EXEC), 0);
-    shm_segment_t seg;
-    if (shm_segment_map(&seg, name, false) < 0)
-        return -1;
-    uint64_t head = shm__load_acquire(&seg.hdr->prod_seq);
-    ck_assert_msg(head <= seg.capacity, "ring exe wrapped: enlarge it");
-    int n = 0;
-    for (uint64_t i = 0; i < head && n < max; i++)
-        if (shm_peek(&seg, i, &out[n]) == SHM_OK)
-            n++;
-    shm_segment_unmap(&seg);
-    return n;
+    return pf_read_ring(instance, SE_RING_EXEC, out, sizeof *out, max);
 }
 
 int vf_exe_count(const se_exec_rec_t *e, int n, int kind, const char *reason)

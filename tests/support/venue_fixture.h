@@ -37,6 +37,13 @@ bool vf_counts_now(vf_proc_t *p, char *line, size_t size, int seconds);
 /* The integer after "key": in a JSON line, or -1. */
 long long vf_json_int(const char *line, const char *key);
 
+/* The string after "key": in a JSON line (no escapes: the venue's own
+ * lines) into out; false when absent. */
+bool vf_json_str(const char *line, const char *key, char *out, size_t size);
+
+/* The number after "key": in a JSON line, or NAN. */
+double vf_json_double(const char *line, const char *key);
+
 /* A loopback TCP port nobody listens on right now. */
 int vf_free_port(void);
 

@@ -16,7 +16,7 @@ typedef struct {
     char id[SE_ID_MAX];
     char reason[SE_REASON_MAX]; /* a rejected order's */
     char symbol[SE_SYMBOL_MAX];
-    uint64_t seq; /* order_id "v-<seq>" */
+    uint64_t seq; /* order_id "v-<run>-<seq>" */
     uint8_t state, side, type;
     double qty, price;
     int32_t next_resting, prev_resting;
@@ -38,6 +38,10 @@ struct venue_book {
     vprice_t prices[MAX_SYMBOLS];
     int nprices;
     uint64_t fill_seq;
+    /* The book's start (ms since the epoch) in every order and fill id, so a
+     * restarted venue never hands out an id of its previous run: ingest drops
+     * a fill whose fill_id it has seen as a duplicate. */
+    unsigned long long run;
     venue_counts_t n;
 };
 
@@ -47,6 +51,7 @@ venue_book_t *venue_book_new(const venue_book_cfg_t *cfg)
     if (!b)
         return NULL;
     b->cfg = *cfg;
+    b->run = (unsigned long long)(clock_real_ns() / 1000000);
     uint32_t slots = 2;
     while (slots < 2u * (uint32_t)cfg->max_orders)
         slots *= 2;
@@ -115,18 +120,18 @@ static double market_price(venue_book_t *b, const char *symbol, int side)
     return quoted > 0 ? quoted : p->last;
 }
 
-static void order_id_of(const vorder_t *o, char *out, size_t size)
+static void order_id_of(const venue_book_t *b, const vorder_t *o, char *out, size_t size)
 {
-    snprintf(out, size, "v-%llu", (unsigned long long)o->seq);
+    snprintf(out, size, "v-%llu-%llu", b->run, (unsigned long long)o->seq);
 }
 
 static void fill(venue_book_t *b, vorder_t *o, double price)
 {
     venue_fill_t f;
     memset(&f, 0, sizeof f);
-    snprintf(f.fill_id, sizeof f.fill_id, "vf-%llu", (unsigned long long)++b->fill_seq);
+    snprintf(f.fill_id, sizeof f.fill_id, "vf-%llu-%llu", b->run, (unsigned long long)++b->fill_seq);
     memcpy(f.client_order_id, o->id, sizeof f.client_order_id);
-    order_id_of(o, f.order_id, sizeof f.order_id);
+    order_id_of(b, o, f.order_id, sizeof f.order_id);
     memcpy(f.symbol, o->symbol, sizeof f.symbol);
     f.side = o->side;
     f.qty = o->qty;
@@ -180,10 +185,10 @@ static const char *invalid(const char *symbol, int side, int type, double qty, d
     return NULL;
 }
 
-static void answer_of(const vorder_t *o, venue_answer_t *out)
+static void answer_of(const venue_book_t *b, const vorder_t *o, venue_answer_t *out)
 {
     out->accepted = o->state != ORD_REJECTED;
-    order_id_of(o, out->order_id, sizeof out->order_id);
+    order_id_of(b, o, out->order_id, sizeof out->order_id);
     snprintf(out->reason, sizeof out->reason, "%s", o->state == ORD_REJECTED ? o->reason : "");
 }
 
@@ -204,7 +209,7 @@ void venue_book_submit(venue_book_t *b, const char *client_order_id, const char 
     if (b->index[slot] >= 0) {
         b->n.duplicates++;
         out->duplicate = true;
-        answer_of(&b->orders[b->index[slot]], out);
+        answer_of(b, &b->orders[b->index[slot]], out);
         pthread_mutex_unlock(&b->mu);
         return;
     }
@@ -248,7 +253,7 @@ void venue_book_submit(venue_book_t *b, const char *client_order_id, const char 
             b->resting = i;
         }
     }
-    answer_of(o, out);
+    answer_of(b, o, out);
     pthread_mutex_unlock(&b->mu);
 }
 
@@ -270,7 +275,7 @@ void venue_book_cancel(venue_book_t *b, const char *client_order_id, venue_answe
             b->n.cancelled++;
         }
         out->accepted = true;
-        order_id_of(o, out->order_id, sizeof out->order_id);
+        order_id_of(b, o, out->order_id, sizeof out->order_id);
     }
     pthread_mutex_unlock(&b->mu);
 }

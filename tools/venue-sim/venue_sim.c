@@ -4,7 +4,8 @@
  * accepts orders, answers a retried client_order_id with its first answer,
  * fills market orders at --fill-price or the last Redis price (--redis), rests
  * limit orders, and publishes each fill as the contract's JSON on NATS
- * `fills.<SYMBOL>` (--nats) and/or a file (--fills-file). Faults on demand:
+ * `fills.<SYMBOL>` (--nats) and/or a file (--fills-file), and can log every
+ * request it answers (--orders-file) for tests to compare. Faults on demand:
  * --reject-all, --delay-ms, --drop-after. Usage: README "Live execution". */
 #include <errno.h>
 #include <getopt.h>
@@ -36,7 +37,7 @@ typedef struct {
     int port;
     const char *bind;
     double fill_price;
-    const char *redis, *redis_pattern, *nats, *fills_file;
+    const char *redis, *redis_pattern, *nats, *fills_file, *orders_file;
     bool reject_all;
     int64_t delay_ms;
     long drop_after; /* -1: never */
@@ -65,6 +66,7 @@ typedef struct {
     venue_book_t *book;
     natsConnection *nc;
     FILE *fills;
+    FILE *orders; /* --orders-file: one JSON line per request answered */
     vcall_t *delayed_head, *delayed_tail; /* FIFO: every delay is the same */
     uint64_t requests, nats_errors, drops;
     long since_drop;
@@ -92,6 +94,8 @@ static void usage(FILE *f)
             "  --redis HOST:PORT read prices from Redis pub/sub (pattern --redis-pattern, default md.*)\n"
             "  --nats URL        publish fills on NATS fills.<SYMBOL>\n"
             "  --fills-file F    also append every fill (JSON line) to F\n"
+            "  --orders-file F   append every SubmitOrder and CancelOrder (JSON line: the request,\n"
+            "                    whether it repeated a known client_order_id, the answer) to F\n"
             "  --reject-all      refuse every order (reason venue_rejects_all)\n"
             "  --delay-ms N      answer each new order N ms late (a retry of a known id is answered at once)\n"
             "  --drop-after N    after every N requests, drop every connection (the next request is not\n"
@@ -111,6 +115,7 @@ static int parse_options(int argc, char **argv, options_t *o)
         { "fills-file", required_argument, 0, 'F' },  { "reject-all", no_argument, 0, 'x' },
         { "delay-ms", required_argument, 0, 'd' },    { "drop-after", required_argument, 0, 'D' },
         { "max-orders", required_argument, 0, 'm' },  { "help", no_argument, 0, 'h' },
+        { "orders-file", required_argument, 0, 'O' },
         { 0, 0, 0, 0 },
     };
     int c;
@@ -125,6 +130,7 @@ static int parse_options(int argc, char **argv, options_t *o)
         case 'R': o->redis_pattern = optarg; end = ""; break;
         case 'n': o->nats = optarg; end = ""; break;
         case 'F': o->fills_file = optarg; end = ""; break;
+        case 'O': o->orders_file = optarg; end = ""; break;
         case 'x': o->reject_all = true; end = ""; break;
         case 'd': o->delay_ms = strtoll(optarg, &end, 10); break;
         case 'D': o->drop_after = strtol(optarg, &end, 10); break;
@@ -166,6 +172,42 @@ static void on_fill(void *ctx, const venue_fill_t *f)
         fprintf(v->fills, "%s\n", json);
         fflush(v->fills);
     }
+}
+
+/* One line of --orders-file per request answered: what came in (submit:
+ * every field; cancel: the id) and what the venue said. A retried
+ * client_order_id shows as a second line with "duplicate":true, so a test
+ * sees both the retries and that none of them was a second order. Ids,
+ * strategy and symbol go out as JSON strings with anything outside printable
+ * ASCII, quotes and backslashes replaced by '?' (the file is a log). */
+static void log_string(FILE *f, const char *key, const char *s)
+{
+    fprintf(f, ",\"%s\":\"", key);
+    for (; s && *s; s++)
+        fputc((unsigned char)*s < 0x20 || (unsigned char)*s >= 0x7f || *s == '"' || *s == '\\' ? '?' : *s, f);
+    fputc('"', f);
+}
+
+static void log_request(venue_t *v, const char *rpc, const char *id, const char *strategy, const char *symbol,
+                        int side, int type, double qty, double price, const venue_answer_t *a)
+{
+    if (!v->orders)
+        return;
+    fprintf(v->orders, "{\"rpc\":\"%s\"", rpc);
+    log_string(v->orders, "client_order_id", id);
+    if (strcmp(rpc, "submit") == 0) {
+        log_string(v->orders, "strategy", strategy);
+        log_string(v->orders, "symbol", symbol);
+        fprintf(v->orders, ",\"side\":\"%s\",\"type\":\"%s\",\"qty\":%.17g,\"price\":%.17g",
+                side == SE_SIDE_BUY ? "buy" : side == SE_SIDE_SELL ? "sell" : "?",
+                type == SE_ORDER_MARKET ? "market" : type == SE_ORDER_LIMIT ? "limit" : "?", qty, price);
+    }
+    fprintf(v->orders, ",\"duplicate\":%s,\"accepted\":%s", a->duplicate ? "true" : "false",
+            a->accepted ? "true" : "false");
+    log_string(v->orders, "order_id", a->order_id);
+    log_string(v->orders, "reason", a->reason);
+    fprintf(v->orders, ",\"ts\":%" PRId64 "}\n", clock_real_ns());
+    fflush(v->orders);
 }
 
 /* ---- prices from Redis ------------------------------------------------------------ */
@@ -299,6 +341,8 @@ static bool handle(venue_t *v, vcall_t *c)
         if (m) {
             venue_book_submit(v->book, m->client_order_id, m->strategy, m->symbol, side_of(m->side),
                               type_of(m->type), m->quantity, m->limit_price, &a);
+            log_request(v, "submit", m->client_order_id, m->strategy, m->symbol, side_of(m->side),
+                        type_of(m->type), m->quantity, m->limit_price, &a);
             Execution__V1__SubmitOrderResponse r = EXECUTION__V1__SUBMIT_ORDER_RESPONSE__INIT;
             r.client_order_id = m->client_order_id;
             r.order_id = a.accepted ? a.order_id : "";
@@ -313,6 +357,7 @@ static bool handle(venue_t *v, vcall_t *c)
         Execution__V1__CancelOrderRequest *m = execution__v1__cancel_order_request__unpack(NULL, len, p);
         if (m) {
             venue_book_cancel(v->book, m->client_order_id, &a);
+            log_request(v, "cancel", m->client_order_id, NULL, NULL, 0, 0, 0, 0, &a);
             Execution__V1__CancelOrderResponse r = EXECUTION__V1__CANCEL_ORDER_RESPONSE__INIT;
             r.accepted = a.accepted;
             r.reject_reason = a.reason;
@@ -510,10 +555,19 @@ int main(int argc, char **argv)
         fprintf(stderr, "venue-sim: cannot open %s: %s\n", v->opt.fills_file, strerror(errno));
         return 1;
     }
+    if (v->opt.orders_file && !(v->orders = fopen(v->opt.orders_file, "a"))) {
+        fprintf(stderr, "venue-sim: cannot open %s: %s\n", v->opt.orders_file, strerror(errno));
+        return 1;
+    }
     if (v->opt.nats) {
         natsOptions *no = NULL;
         if (natsOptions_Create(&no) != NATS_OK || natsOptions_SetURL(no, v->opt.nats) != NATS_OK ||
-            natsOptions_SetSendAsap(no, true) != NATS_OK || natsConnection_Connect(&v->nc, no) != NATS_OK) {
+            natsOptions_SetSendAsap(no, true) != NATS_OK ||
+            /* A restarted NATS is found again however long it was away, soon
+             * after it is back; fills published meanwhile wait in nats.c's
+             * reconnect buffer (8 MiB) and go out on reconnect. */
+            natsOptions_SetMaxReconnect(no, -1) != NATS_OK || natsOptions_SetReconnectWait(no, 200) != NATS_OK ||
+            natsConnection_Connect(&v->nc, no) != NATS_OK) {
             fprintf(stderr, "venue-sim: cannot connect to NATS at %s: %s\n", v->opt.nats, nats_GetLastError(NULL));
             return 1;
         }
@@ -542,6 +596,8 @@ int main(int argc, char **argv)
     }
     if (v->fills)
         fclose(v->fills);
+    if (v->orders)
+        fclose(v->orders);
     if (!v->opt.redis)
         venue_book_free(v->book); /* the Redis thread may still hold it */
     return rc;
