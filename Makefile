@@ -44,6 +44,7 @@ PROC_DIRS := $(foreach d,ingest strategyd riskd execd,$(if $(filter-out $(d)/mai
 PROC_LIBS := $(foreach d,$(PROC_DIRS),$(OUT)/$(d)/lib$(d).a)
 PROGRAMS  := $(OUT)/bin/shmtool $(foreach d,$(PROC_DIRS),$(if $(wildcard $(d)/main.c),$(OUT)/bin/$(d)))
 PROGRAMS  += $(OUT)/bin/venue-sim
+PROGRAMS  += $(OUT)/bin/md-publisher
 PLUGINS   := $(patsubst plugins/c/%.c,plugins/%.so,$(wildcard plugins/c/*.c))
 # Go strategies: every main package of the module plugins/go (all but the
 # strat glue) becomes plugins/go_<dir>.so. See the rule below.
@@ -67,6 +68,7 @@ BENCH_BINS := $(patsubst tools/bench/%.c,$(OUT)/tools/bench/%,$(wildcard tools/b
 
 .PHONY: all deps build test asan tsan valgrind bench bench-ring bench-strategy bench-risk bench-pipeline run clean
 .PHONY: bench-redis bench-grpc
+.PHONY: run-live
 all: deps
 	@$(MAKE) --no-print-directory build
 
@@ -160,6 +162,12 @@ $(OUT)/bin/venue-sim: $(patsubst %.c,$(OUT)/%.o,$(wildcard tools/venue-sim/*.c))
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ -lhiredis -lnats $(LDLIBS)
 
+# bin/md-publisher: synthetic market data on Redis for live mode (make run-live).
+$(OUT)/bin/md-publisher: $(patsubst %.c,$(OUT)/%.o,$(wildcard tools/md-publisher/*.c)) \
+                         $(OUT)/ingest/libingest.a $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
 $(OUT)/tests/%: $(OUT)/tests/%.o $(TEST_SUPPORT_OBJ) $(PROC_LIBS) $(LIB)
 	$(CC) $(LDFLAGS) -o $@ $^ $(CHECK_LIBS) $(LDLIBS)
 
@@ -239,6 +247,12 @@ bench-grpc: deps
 run: deps
 	@$(MAKE) --no-print-directory build
 	@tools/run.sh etc/strategy-engine.conf bin
+
+# The engine in live mode against local redis-server, nats-server (JetStream),
+# bin/venue-sim and bin/md-publisher, with the same live view; Ctrl-C stops all.
+run-live: deps
+	@$(MAKE) --no-print-directory build
+	@tools/run_live.sh etc/strategy-engine-live.conf bin
 
 clean:
 	rm -rf build bin $(PLUGINS) $(GO_PLUGINS)
