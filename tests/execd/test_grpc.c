@@ -60,7 +60,8 @@ static void write_config(int port, const char *extra)
     ck_assert_ptr_nonnull(f);
     fprintf(f,
             "engine = { instance = \"%s\"; mode = \"live\"; idleSpinUs = 0; };\n"
-            "execution = { target = \"127.0.0.1:%d\"; journalFile = \"%s\"; journalSync = false; %s };\n",
+            "execution = { target = \"127.0.0.1:%d\"; journalFile = \"%s\"; journalSync = false; %s };\n"
+            "execd = { httpPort = 0; };\n",
             inst, port, journal, extra ? extra : "");
     ck_assert_int_eq(fclose(f), 0);
 }
