@@ -644,8 +644,11 @@ static int setup(gb_t *g, const cfg_t *cfg, stats_t *st, const char **target)
         return se_err(-ENOSPC, "execd: no room for the live execution metrics in its stats block");
     stats_set(g->circuit_open, 0);
     journal_load_t ld;
-    if ((rc = journal_open(&g->journal, journal_path, sync, &ld)) < 0)
-        return rc;
+    if ((rc = journal_open(&g->journal, journal_path, sync, &ld)) < 0) {
+        char why[512];
+        snprintf(why, sizeof why, "%s", se_errmsg());
+        return cfg_value_error(cfg, "execution.journalFile", "%s", why);
+    }
     g->replay = journal_pending(g->journal, &g->nreplay);
     g->rereads_possible = true;
     if (ld.corrupt)
