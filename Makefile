@@ -25,6 +25,9 @@ CFLAGS  := $(CFLAGS_BASE) $(OPT) $(SAN) $(EXTRA_CFLAGS)
 LDFLAGS := $(SAN)
 LDLIBS  := $(LDLIBS_BASE)
 CHECK_LIBS = $(shell pkg-config --libs check 2>/dev/null)
+# strategyd embeds CPython (strategyd/python_host.c); what links libstrategyd needs libpython.
+PY_CFLAGS := $(shell pkg-config --cflags python3-embed 2>/dev/null)
+PY_LIBS   := $(shell pkg-config --libs python3-embed 2>/dev/null)
 
 # The engine library: everything in common/ and shm/ except programs' mains.
 LIB_SRC := $(wildcard common/*.c) $(filter-out shm/shmtool%.c,$(wildcard shm/*.c))
@@ -98,6 +101,8 @@ $(OUT)/bin/$(1): $(OUT)/$(1)/main.o $(OUT)/$(1)/lib$(1).a $(LIB)
 	$$(CC) $$(LDFLAGS) -o $$@ $$^ $$(LDLIBS)
 endef
 $(foreach d,$(PROC_DIRS),$(eval $(call proc_rules,$(d))))
+$(OUT)/strategyd/python_host.o: CFLAGS += $(PY_CFLAGS)
+$(OUT)/bin/strategyd $(TEST_BINS) $(BENCH_BINS): LDLIBS += $(PY_LIBS)
 
 $(OUT)/tests/%: $(OUT)/tests/%.o $(TEST_SUPPORT_OBJ) $(PROC_LIBS) $(LIB)
 	$(CC) $(LDFLAGS) -o $@ $^ $(CHECK_LIBS) $(LDLIBS)

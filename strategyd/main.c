@@ -38,7 +38,7 @@ int main(int argc, char **argv)
     snprintf(process, sizeof process, "strategyd.%s", name ? name : "?");
     log_init(process);
     if (!name || !path) {
-        fprintf(stderr, "usage: strategyd -c CONFIG -s STRATEGY   (CONFIG_PATH may replace -c)\n");
+        fprintf(stderr, "usage: strategyd -c CONFIG -s STRATEGY [--check]   (CONFIG_PATH may replace -c)\n");
         return 2;
     }
     cfg_t *cfg;
@@ -49,6 +49,17 @@ int main(int argc, char **argv)
         return 1;
     }
     cfg_warn_unknown(cfg);
+    for (int i = 1; i < argc; i++) /* --check: load and init the strategy, exit 0 or 1 (before a reload) */
+        if (strcmp(argv[i], "--check") == 0) {
+            host_t h;
+            int rc = host_init(&h, cfg, name) < 0 ? -1 : host_check(&h);
+            if (rc < 0)
+                log_error("strategy check failed", LOG_STR("strategy", name), LOG_STR("error", se_errmsg()));
+            else
+                log_info("strategy check passed", LOG_STR("strategy", name));
+            cfg_close(cfg);
+            return rc < 0 ? 1 : 0;
+        }
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_stop;

@@ -1,0 +1,27 @@
+# faulty.py -- test fixture: raises in on_market_data above price 100 and in
+# on_fill always; otherwise a well-behaved strategy (test_python.c).
+import strategy_engine as se
+
+
+def divide(a, b):
+    return a / b
+
+
+class Faulty:
+    def init(self, config):
+        self.ticks = 0
+
+    def on_market_data(self, tick):
+        self.ticks += 1
+        if tick.price > 100:
+            return [se.buy(divide(1, 0))]
+        return []
+
+    def on_fill(self, fill):
+        raise KeyError(fill.client_order_id)
+
+    def on_position_update(self, position):
+        pass
+
+    def metrics(self):
+        return {"ticks": self.ticks}
