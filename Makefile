@@ -119,6 +119,7 @@ test: deps
 asan: deps
 	@$(MAKE) --no-print-directory BUILD=asan build
 	@ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1 \
+	  LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp:print_suppressions=0 \
 	  CK_TIMEOUT_MULTIPLIER=4 SHMTOOL=build/asan/bin/shmtool SE_BIN_DIR=build/asan/bin \
 	  SE_TEST_PLUGINS=build/asan/tests/strategyd/plugins \
 	  tests/run.sh build/asan $(TEST_BINS:$(OUT)/%=%)
@@ -132,9 +133,11 @@ VALGRIND_TESTS := tests/common/test_config tests/common/test_log tests/shm/test_
                   tests/strategyd/test_host tests/common/test_records tests/riskd/test_aggregator \
                   tests/riskd/test_book tests/riskd/test_checks tests/execd/test_sim \
                   tests/ingest/test_synthetic
+VALGRIND_TESTS += tests/strategyd/test_python
 valgrind: deps
 	@$(MAKE) --no-print-directory build
 	@CK_FORK=no CK_TIMEOUT_MULTIPLIER=10 TEST_WRAPPER="valgrind -q --error-exitcode=1 \
+	  --suppressions=tests/valgrind.supp \
 	  --leak-check=full --errors-for-leak-kinds=definite" tests/run.sh $(OUT) $(VALGRIND_TESTS)
 
 tsan: deps
