@@ -584,6 +584,14 @@ static int start_python(void)
     if (PyStatus_Exception(st))
         return se_err(-EINVAL, "python: the interpreter did not start: %s%s%s", st.func ? st.func : "",
                       st.func ? ": " : "", st.err_msg ? st.err_msg : "unknown error");
+    /* Ready our types now: a script need not import the module to get ticks. */
+    PyObject *m = PyImport_ImportModule(MODULE_NAME);
+    if (!m) {
+        char what[512];
+        take_exception(what, sizeof what, false);
+        return se_err(-EINVAL, "python: module " MODULE_NAME " did not load: %s", what);
+    }
+    Py_DECREF(m);
     return 0;
 }
 

@@ -611,6 +611,8 @@ int runner_run(runner_t *r, const volatile sig_atomic_t *stop)
 
 void runner_close(runner_t *r)
 {
+    if (r->started)
+        publish_metrics(r); /* the last word, for whoever reads the block after we are gone */
     if (r->state && r->strat.plugin) {
         r->strat.plugin->stop(r->state);
         r->strat.plugin->destroy(r->state);

@@ -11,10 +11,12 @@
 #include <string.h>
 
 #include "common/clock.h"
+#include "common/err.h"
 #include "common/log.h"
 #include "ingest/synthetic.h"
 #include "strategyd/builtins.h"
 #include "strategyd/host.h"
+#include "strategyd/python_host.h"
 
 #define MAX_RUNS 31
 
@@ -35,6 +37,20 @@ static const strat_plugin_t noop = {
     noop_fill, noop_pos, NULL, noop_state, noop_state, noop_state, NULL, noop_destroy,
 };
 
+/* The trivial strategy of tools/bench/trivial_strategy.py, in C: counts
+ * ticks, never trades. The pair shows what hosting a Python strategy costs. */
+static void *count_create(const strat_host_t *h) { (void)h; static uint64_t ticks; return &ticks; }
+static int count_tick(void *s, const strat_tick_t *t, strat_signal_t *o, int n)
+{
+    (void)t; (void)o; (void)n;
+    ++*(uint64_t *)s;
+    return 0;
+}
+static const strat_plugin_t count_c = {
+    STRAT_ABI_VERSION, sizeof(strat_plugin_t), "trivial (C)", count_create, noop_init, count_tick,
+    noop_fill, noop_pos, NULL, noop_state, noop_state, noop_state, NULL, noop_destroy,
+};
+
 /* The engine's answers, as a simple venue gives them: MARKET orders fill at
  * once at the tick's price, LIMIT orders rest, CANCELs are confirmed. So each
  * strategy runs its normal decisions, not a degenerate path. */
@@ -43,11 +59,12 @@ static void answer(const strat_plugin_t *p, void *state, const strat_tick_t *t, 
 {
     for (int i = 0; i < n; i++) {
         const strat_signal_t *s = &out[i];
+        const char *symbol = s->symbol[0] ? s->symbol : t->symbol; /* "": the tick's, as the runner does */
         if (s->action == STRAT_NEW && s->type == STRAT_MARKET) {
-            strat_fill_t f = { "bench-fill", s->client_order_id, s->symbol, s->side, s->qty, t->price, t->ts_ns };
+            strat_fill_t f = { "bench-fill", s->client_order_id, symbol, s->side, s->qty, t->price, t->ts_ns };
             p->on_fill(state, &f);
         } else if (s->action == STRAT_CANCEL && p->on_order_update) {
-            strat_order_update_t u = { s->client_order_id, s->symbol, STRAT_ORDER_CANCELLED, 0, "bench" };
+            strat_order_update_t u = { s->client_order_id, symbol, STRAT_ORDER_CANCELLED, 0, "bench" };
             p->on_order_update(state, &u);
         }
     }
@@ -143,7 +160,7 @@ int main(int argc, char **argv)
                                    1732400000000000000 + (int64_t)i * 1000000 };
     }
 
-    result_t res[8];
+    result_t res[16];
     int n = 0;
     if (run(&noop, "baseline", ticks, nticks, runs, &res[n]) == 0)
         n++;
@@ -160,11 +177,41 @@ int main(int argc, char **argv)
     else
         fprintf(stderr, "bench_strategy: plugins/example_plugin.so not measured (run `make` first)\n");
 
+    /* Python: the trivial strategy beside its C twin, and the example. */
+    int c_trivial = -1, py_trivial = -1;
+    if (run(&count_c, "trivial_c", ticks, nticks, runs, &res[n]) == 0)
+        c_trivial = n++;
+    static const struct {
+        const char *instance, *script, *label;
+    } py[] = { { "py_trivial", "tools/bench/trivial_strategy.py", "trivial (Python)" },
+               { "py_zscore", "plugins/python/example_strategy.py", "zscore (Python)" } };
+    for (size_t i = 0; i < sizeof py / sizeof py[0]; i++) {
+        const strat_plugin_t *p;
+        if (pyhost_load(py[i].instance, py[i].script, NULL, NULL, NULL, &p) < 0) {
+            fprintf(stderr, "bench_strategy: %s not measured: %s\n", py[i].script, se_errmsg());
+            continue;
+        }
+        if (run(p, py[i].instance, ticks, nticks, runs, &res[n]) == 0) {
+            res[n].name = py[i].label;
+            if (i == 0)
+                py_trivial = n;
+            n++;
+        }
+        pyhost_unload(py[i].instance);
+    }
+
     printf("on_market_data, %d ticks x %d runs (3 symbols, synthetic walk), median per tick:\n", nticks, runs);
     printf("%-20s %10s %10s %10s %12s\n", "strategy", "ns/tick", "min", "vs base", "signals/run");
     for (int i = 0; i < n; i++)
         printf("%-20s %10.1f %10.1f %9.1fx %12llu\n", res[i].name, res[i].median_ns, res[i].min_ns,
                res[i].median_ns / res[0].median_ns, (unsigned long long)res[i].signals);
+    double py_overhead = -1, py_ratio = -1;
+    if (c_trivial >= 0 && py_trivial >= 0) {
+        py_overhead = res[py_trivial].median_ns - res[c_trivial].median_ns;
+        py_ratio = res[py_trivial].median_ns / res[c_trivial].median_ns;
+        printf("python: the trivial strategy costs %.0f ns/tick more than in C (%.1fx C); goal < 5000 ns: %s\n",
+               py_overhead, py_ratio, py_overhead < 5000 ? "PASS" : "MISS");
+    }
     if (json) {
         FILE *f = fopen(json, "w");
         if (!f)
@@ -173,7 +220,11 @@ int main(int argc, char **argv)
         for (int i = 0; i < n; i++)
             fprintf(f, "%s{\"name\":\"%s\",\"ns_per_tick\":%.1f,\"ratio_to_baseline\":%.2f}", i ? "," : "",
                     res[i].name, res[i].median_ns, res[i].median_ns / res[0].median_ns);
-        fprintf(f, "]}\n");
+        fprintf(f, "]");
+        if (py_overhead >= 0)
+            fprintf(f, ",\"python_overhead_ns_per_tick\":%.1f,\"python_ratio_to_c\":%.2f", py_overhead,
+                    py_ratio);
+        fprintf(f, "}\n");
         fclose(f);
     }
     if (dl)
