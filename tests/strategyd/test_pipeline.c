@@ -128,6 +128,21 @@ static void stop_all(pid_t *pids, int n)
     ck_assert_int_eq(pf_stop(pids, n), 0);
 }
 
+/* Starts a strategyd for each of the n strategies, replays the path through
+ * bin/ingest once they all read ring `in`, and stops them once they have
+ * read it all. */
+static void run_path(const char *const *strategies, int n)
+{
+    pid_t pids[8];
+    precreate_in();
+    for (int i = 0; i < n; i++)
+        pids[i] = spawn("strategyd", strategies[i]);
+    wait_for_readers(n);
+    ck_assert_int_eq(test_wait(spawn("ingest", NULL)), 0);
+    wait_until_read();
+    stop_all(pids, n);
+}
+
 static void expect(const se_signal_rec_t *s, int action, int side, int type, double qty, double price,
                    const char *strategy)
 {
@@ -187,13 +202,7 @@ static void teardown(void)
 START_TEST(replayed_path_should_give_each_strategy_exactly_its_signals)
 {
     write_config("simulation");
-    precreate_in();
-    pid_t pids[3] = { spawn("strategyd", "momentum"), spawn("strategyd", "market_making"),
-                      spawn("strategyd", "scalping") };
-    wait_for_readers(3);
-    ck_assert_int_eq(test_wait(spawn("ingest", NULL)), 0);
-    wait_until_read();
-    stop_all(pids, 3);
+    run_path((const char *const[]){ "momentum", "market_making", "scalping" }, 3);
 
     se_signal_rec_t s[16];
     /* momentum, lookback 2, threshold 1%: 102/100 buys to +3; 99/102 sells to
@@ -222,12 +231,7 @@ END_TEST
 START_TEST(observation_mode_should_count_signals_and_write_none)
 {
     write_config("observation");
-    precreate_in();
-    pid_t pid = spawn("strategyd", "scalping");
-    wait_for_readers(1);
-    ck_assert_int_eq(test_wait(spawn("ingest", NULL)), 0);
-    wait_until_read();
-    stop_all(&pid, 1);
+    run_path((const char *const[]){ "scalping" }, 1);
     se_signal_rec_t s[4];
     ck_assert_int_eq(read_signals("scalping", s, 4), 0);
     /* Every signal was still counted, as dropped for observation, and handed
@@ -253,12 +257,7 @@ START_TEST(python_strategies_should_trade_and_count_their_errors)
              "ingest = { feed = \"replay\"; replay = { file = \"%s\"; speed = 0.0; }; };\n",
              inst, replay_path);
     write_file(conf_path, text);
-    precreate_in();
-    pid_t pids[2] = { spawn("strategyd", "zs"), spawn("strategyd", "faulty") };
-    wait_for_readers(2);
-    ck_assert_int_eq(test_wait(spawn("ingest", NULL)), 0);
-    wait_until_read();
-    stop_all(pids, 2);
+    run_path((const char *const[]){ "zs", "faulty" }, 2);
     se_signal_rec_t s[4];
     ck_assert_int_eq(read_signals("zs", s, 4), 1);
     expect(&s[0], SE_ACTION_NEW, SE_SIDE_SELL, SE_ORDER_MARKET, 1, 0, "zs");
