@@ -76,11 +76,10 @@ static void host_log(const strat_host_t *h, int level, const char *msg)
         h->log(h->ctx, level, msg);
 }
 
-/* Logs an error line for ps, at most LOG_BURST at once and then one a
- * second, so a script failing on every tick cannot flood the log; the line
- * after a quiet spell says how many were left out. */
-__attribute__((format(printf, 2, 3)))
-static void complain(pystrat_t *ps, const char *fmt, ...)
+/* Whether ps may log an error line now: at most LOG_BURST at once, then one
+ * a second, so a script failing on every tick cannot flood the log. A line
+ * refused is counted, and the next line logged says how many were. */
+static bool may_complain(pystrat_t *ps)
 {
     int64_t now = clock_mono_ns();
     if (ps->log_tokens < LOG_BURST && now >= ps->log_refill_ns) {
@@ -90,9 +89,16 @@ static void complain(pystrat_t *ps, const char *fmt, ...)
     }
     if (ps->log_tokens == 0) {
         ps->suppressed++;
-        return;
+        return false;
     }
     ps->log_tokens--;
+    return true;
+}
+
+/* Logs an error line for ps once may_complain said yes. */
+__attribute__((format(printf, 2, 3)))
+static void complain_now(pystrat_t *ps, const char *fmt, ...)
+{
     char msg[MSG_MAX];
     int n = 0;
     if (ps->suppressed)
@@ -104,6 +110,12 @@ static void complain(pystrat_t *ps, const char *fmt, ...)
     va_end(ap);
     host_log(ps->host, STRAT_LOG_ERROR, msg);
 }
+
+#define complain(ps, ...)                                                                            \
+    do {                                                                                             \
+        if (may_complain(ps))                                                                        \
+            complain_now((ps), __VA_ARGS__);                                                         \
+    } while (0)
 
 /* Takes the pending Python exception and writes "Type: message" and, when
  * with_tb, the traceback after it into buf. Clears the exception. */
@@ -153,9 +165,13 @@ static void take_exception(char *buf, size_t size, bool with_tb)
  * Returns the ABI's error value; the host counts it. */
 static int raised(pystrat_t *ps, const char *callback)
 {
+    if (!may_complain(ps)) { /* formatting a traceback is not free: not for nothing */
+        PyErr_Clear();
+        return -EINVAL;
+    }
     char what[MSG_MAX - 128];
     take_exception(what, sizeof what, true);
-    complain(ps, "python exception in %s: %s", callback, what);
+    complain_now(ps, "python exception in %s: %s", callback, what);
     return -EINVAL;
 }
 
