@@ -272,11 +272,15 @@ START_TEST(exception_should_be_an_error_with_its_traceback_logged)
     ck_assert_int_eq(tick("X", 99), 0);
     ck_assert_int_lt(tick("X", 101), 0);
     ck_assert(fake_host_logged(fh, STRAT_LOG_ERROR, "python exception in on_market_data",
-                               "ZeroDivisionError: division by zero", "Traceback", "faulty.py\", line 7, in divide",
+                               "ZeroDivisionError: division by zero", "Traceback", "faulty.py\", line 10, in divide",
                                NULL));
     strat_fill_t f = fake_fill("faulty-1-1", "X", STRAT_BUY, 1, 100);
     ck_assert_int_lt(plug->on_fill(st, &f), 0);
     ck_assert(fake_host_logged(fh, STRAT_LOG_ERROR, "python exception in on_fill", "KeyError: 'faulty-1-1'",
+                               NULL));
+    strat_position_t p = { "X", 1, 100, FAKE_HOST_T0_NS };
+    ck_assert_int_lt(plug->on_position_update(st, &p), 0); /* sys.exit(3): an exception like any other */
+    ck_assert(fake_host_logged(fh, STRAT_LOG_ERROR, "python exception in on_position_update", "SystemExit: 3",
                                NULL));
     /* The strategy goes on. */
     ck_assert_int_eq(tick("X", 98), 0);
@@ -350,6 +354,16 @@ START_TEST(broken_script_should_be_refused_at_load_with_one_clear_line)
     ck_assert_msg(strstr(se_errmsg(), refused[_i].says), "'%s' lacks '%s'", se_errmsg(), refused[_i].says);
     ck_assert_ptr_null(loaded.plugin);
     ck_assert_ptr_null(strchr(se_errmsg(), '\n'));
+}
+END_TEST
+
+START_TEST(constructor_exception_should_fail_create_with_its_traceback)
+{
+    ck_assert_int_eq(load("unbuildable", FIXTURES "bad_constructor.py", NULL), 0);
+    fh = fake_host_new("unbuildable");
+    ck_assert_ptr_null(plug->create(fake_host_api(fh)));
+    ck_assert(fake_host_logged(fh, STRAT_LOG_ERROR, "Unbuildable() failed", "RuntimeError: no venue credentials",
+                               "bad_constructor.py\", line 4", NULL));
 }
 END_TEST
 
@@ -523,6 +537,7 @@ static Suite *suite(void)
                         (int)(sizeof bad_signal_says / sizeof bad_signal_says[0]));
     tcase_add_loop_test(tc, broken_script_should_be_refused_at_load_with_one_clear_line, 0,
                         (int)(sizeof refused / sizeof refused[0]));
+    tcase_add_test(tc, constructor_exception_should_fail_create_with_its_traceback);
     tcase_add_test(tc, named_class_should_be_the_strategy);
     tcase_add_test(tc, script_should_see_its_config_ticks_fills_and_positions);
     tcase_add_test(tc, bad_metrics_should_be_refused);

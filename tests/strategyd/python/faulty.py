@@ -1,5 +1,8 @@
-# faulty.py -- test fixture: raises in on_market_data above price 100 and in
-# on_fill always; otherwise a well-behaved strategy (test_python.c).
+# faulty.py -- test fixture: raises in on_market_data above price 100, in
+# on_fill always, and calls sys.exit in on_position_update; otherwise a
+# well-behaved strategy (test_python.c).
+import sys
+
 import strategy_engine as se
 
 
@@ -21,7 +24,7 @@ class Faulty:
         raise KeyError(fill.client_order_id)
 
     def on_position_update(self, position):
-        pass
+        sys.exit(3)  # must not end strategyd
 
     def metrics(self):
         return {"ticks": self.ticks}
