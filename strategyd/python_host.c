@@ -721,10 +721,13 @@ static int find_class(script_t *s, const char *class_name)
         s->cls = Py_NewRef(c);
         return 0;
     }
-    PyObject *key, *value, *found = NULL;
-    Py_ssize_t pos = 0;
+    /* A snapshot: looking at attributes may run the script's code. */
+    PyObject *values = PyDict_Values(dict), *found = NULL;
+    if (!values)
+        return script_error(s, "cannot list its names");
     int n = 0;
-    while (PyDict_Next(dict, &pos, &key, &value)) {
+    for (Py_ssize_t i = 0; i < PyList_GET_SIZE(values); i++) {
+        PyObject *value = PyList_GET_ITEM(values, i);
         if (!PyType_Check(value) || !PyObject_HasAttrString(value, "on_market_data"))
             continue;
         PyObject *owner = PyObject_GetAttrString(value, "__module__");
@@ -736,10 +739,12 @@ static int find_class(script_t *s, const char *class_name)
         n++;
         found = value;
     }
+    if (n == 1)
+        s->cls = Py_NewRef(found);
+    Py_DECREF(values);
     if (n != 1)
         return script_error(s, "%s class with an on_market_data method: name the strategy's class with "
                             "strategies.configs.%s.class", n ? "more than one" : "no", s->instance);
-    s->cls = Py_NewRef(found);
     return 0;
 }
 
@@ -1023,12 +1028,20 @@ static PyObject *record(PyTypeObject *type, PyObject **values, int n)
     return r;
 }
 
-/* Reports a refused batch back as rejected orders (strategy.h: a NEW signal
- * the host does not pass on comes back as REJECTED), so pending quantities
- * never leak. */
-static void reject_batch(pystrat_t *ps, PyObject *const *items, Py_ssize_t n, const char *reason)
+/* Reports a refused batch (a list or tuple) back as rejected orders
+ * (strategy.h: a NEW signal the host does not pass on comes back as
+ * REJECTED), so pending quantities never leak. */
+static void reject_batch(pystrat_t *ps, PyObject *batch, const char *reason)
 {
-    for (Py_ssize_t i = 0; ps->m_update && i < n; i++) {
+    /* A snapshot: on_order_update may change the list the script returned. */
+    PyObject *snap = ps->m_update ? PySequence_Tuple(batch) : NULL;
+    if (!snap) {
+        PyErr_Clear();
+        return;
+    }
+    Py_ssize_t n = PyTuple_GET_SIZE(snap);
+    PyObject **items = &PyTuple_GET_ITEM(snap, 0);
+    for (Py_ssize_t i = 0; i < n; i++) {
         if (Py_TYPE(items[i]) != &signal_type)
             continue;
         const strat_signal_t *s = &((signal_obj_t *)items[i])->s;
@@ -1038,6 +1051,7 @@ static void reject_batch(pystrat_t *ps, PyObject *const *items, Py_ssize_t n, co
                            PyFloat_FromDouble(s->qty), text(reason) };
         call_void(ps, ps->m_update, true, record(update_type, v, 5), "on_order_update");
     }
+    Py_DECREF(snap);
 }
 
 /* Strict: anything the host could misread is refused with the reason. */
@@ -1107,7 +1121,7 @@ static int py_on_market_data(void *state, const strat_tick_t *tick, strat_signal
         }
         complain(ps, "on_market_data returned a bad signal: signal %zd%s: %s; none of the %zd sent", bad, shown,
                  problem, n);
-        reject_batch(ps, items, n, "refused by strategyd: bad signal in the same batch");
+        reject_batch(ps, r, "refused by strategyd: bad signal in the same batch");
         Py_DECREF(r);
         return -EINVAL;
     }
