@@ -280,6 +280,22 @@ static void after_book_change(riskd_t *d, int rc, const book_change_t *chg, bool
         publish_state(d);
 }
 
+/* A report about the venue link, not an order: execd's circuit breaker
+ * opened or closed. Returns true if e was one. */
+static bool on_venue(riskd_t *d, const se_exec_rec_t *e)
+{
+    if (e->kind != SE_EXEC_VENUE)
+        return false;
+    char reason[SE_REASON_MAX];
+    snprintf(reason, sizeof reason, "%.*s", SE_REASON_MAX - 1, e->reason);
+    bool down = strcmp(reason, "circuit_open") == 0;
+    if (!down && strcmp(reason, "circuit_closed") != 0)
+        log_warn("unknown venue report on ring exe ignored", LOG_STR("reason", reason));
+    else if (risk_set_venue_down(&d->risk, down))
+        publish_state(d);
+    return true;
+}
+
 /* ---- recovery ----------------------------------------------------------------- */
 
 /* Orders riskd approved that are still in its own ring `ord` (execd may not
@@ -307,6 +323,8 @@ static int recover_approved(riskd_t *d, int64_t since)
 static void recover_exec(riskd_t *d, se_exec_rec_t *e, uint64_t *fills)
 {
     e->symbol[SE_SYMBOL_MAX - 1] = e->client_order_id[SE_ID_MAX - 1] = e->fill_id[SE_ID_MAX - 1] = '\0';
+    if (on_venue(d, e)) /* the last word on the venue still holds */
+        return;
     if (e->kind == SE_EXEC_ACK && e->action == SE_ACTION_NEW && e->strategy_index < (uint32_t)d->nstrategies &&
         !book_order_is_open(&d->book, e->client_order_id)) {
         double open = e->leaves_qty > 0 ? e->leaves_qty : e->qty;
@@ -601,6 +619,8 @@ static int drain_book(riskd_t *d)
             if (st != SHM_OK)
                 break;
             n++;
+            if (on_venue(d, &e))
+                continue;
             int rc = book_on_exec(&d->book, &e, &chg);
             if (e.kind == SE_EXEC_FILL) {
                 if (rc == 0)
