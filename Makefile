@@ -30,6 +30,9 @@ CHECK_LIBS = $(shell pkg-config --libs check 2>/dev/null)
 GRPC_LIBS := -Wl,--as-needed -lgrpc -lgpr -lprotobuf-c -Wl,--no-as-needed
 LDLIBS  += $(GRPC_LIBS)
 CFLAGS  += -I$(OUT)/proto
+# strategyd embeds CPython (strategyd/python_host.c); what links libstrategyd needs libpython.
+PY_CFLAGS := $(shell pkg-config --cflags python3-embed 2>/dev/null)
+PY_LIBS   := $(shell pkg-config --libs python3-embed 2>/dev/null)
 
 # The engine library: everything in common/ and shm/ except programs' mains.
 LIB_SRC := $(wildcard common/*.c) $(filter-out shm/shmtool%.c,$(wildcard shm/*.c))
@@ -144,6 +147,8 @@ $(OUT)/bin/$(1): $(OUT)/$(1)/main.o $(OUT)/$(1)/lib$(1).a $(LIB)
 	$$(CC) $$(LDFLAGS) -o $$@ $$^ $$(LDLIBS)
 endef
 $(foreach d,$(PROC_DIRS),$(eval $(call proc_rules,$(d))))
+$(OUT)/strategyd/python_host.o: CFLAGS += $(PY_CFLAGS)
+$(OUT)/bin/strategyd $(TEST_BINS) $(BENCH_BINS): LDLIBS += $(PY_LIBS)
 
 # proto/*.proto -> C messages (protoc-c; its own RPC stubs are unused) and a
 # descriptor set for the Python interoperability tests, in build/<v>/proto/.
@@ -183,6 +188,7 @@ test: deps
 asan: deps
 	@$(MAKE) --no-print-directory BUILD=asan build
 	@ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1 \
+	  LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp:print_suppressions=0 \
 	  CK_TIMEOUT_MULTIPLIER=4 SHMTOOL=build/asan/bin/shmtool SE_BIN_DIR=build/asan/bin \
 	  SE_TEST_PLUGINS=build/asan/tests/strategyd/plugins \
 	  tests/run.sh build/asan $(TEST_BINS:$(OUT)/%=%)
@@ -200,9 +206,11 @@ VALGRIND_TESTS := tests/common/test_config tests/common/test_log tests/shm/test_
                   tests/riskd/test_health
 VALGRIND_TESTS += tests/ingest/test_dedupe tests/ingest/test_hop
 VALGRIND_TESTS += tests/execd/test_journal tests/execd/test_breaker
+VALGRIND_TESTS += tests/strategyd/test_python
 valgrind: deps
 	@$(MAKE) --no-print-directory build
 	@CK_FORK=no CK_TIMEOUT_MULTIPLIER=10 TEST_WRAPPER="valgrind -q --error-exitcode=1 \
+	  --suppressions=tests/valgrind.supp \
 	  --leak-check=full --errors-for-leak-kinds=definite" tests/run.sh $(OUT) $(VALGRIND_TESTS)
 
 tsan: deps

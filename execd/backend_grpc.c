@@ -161,15 +161,17 @@ static void *cq_main(void *arg)
 {
     gb_t *g = arg;
     gpr_timespec forever = gpr_inf_future(GPR_CLOCK_MONOTONIC), now = gpr_inf_past(GPR_CLOCK_MONOTONIC);
-    bool handed = false;
+    int handed = 0;
     for (;;) {
-        /* Takes what has finished already before ringing once for all of it:
-         * one wake-up of the loop per burst of answers, not per answer. */
+        /* Takes what has finished already before ringing once for all of it
+         * (one wake-up of the loop per burst of answers, not per answer), but
+         * rings at least every 16 so a steady stream is not held back. */
         grpc_event ev = grpc_completion_queue_next(g->cq, handed ? now : forever, NULL);
-        if (ev.type == GRPC_QUEUE_TIMEOUT) {
+        if (ev.type == GRPC_QUEUE_TIMEOUT || handed >= 16) {
             shm_doorbell_ring(&g->bell);
-            handed = false;
-            continue;
+            handed = 0;
+            if (ev.type == GRPC_QUEUE_TIMEOUT)
+                continue;
         }
         if (ev.type == GRPC_QUEUE_SHUTDOWN)
             break;
@@ -180,7 +182,7 @@ static void *cq_main(void *arg)
         /* Pairs with the loop's acquire load of done_tail: the slot's answer
          * is visible before its index is. */
         shm__store_release(&g->done_tail, t + 1);
-        handed = true;
+        handed++;
     }
     if (handed)
         shm_doorbell_ring(&g->bell);
@@ -642,8 +644,11 @@ static int setup(gb_t *g, const cfg_t *cfg, stats_t *st, const char **target)
         return se_err(-ENOSPC, "execd: no room for the live execution metrics in its stats block");
     stats_set(g->circuit_open, 0);
     journal_load_t ld;
-    if ((rc = journal_open(&g->journal, journal_path, sync, &ld)) < 0)
-        return rc;
+    if ((rc = journal_open(&g->journal, journal_path, sync, &ld)) < 0) {
+        char why[512];
+        snprintf(why, sizeof why, "%s", se_errmsg());
+        return cfg_value_error(cfg, "execution.journalFile", "%s", why);
+    }
     g->replay = journal_pending(g->journal, &g->nreplay);
     g->rereads_possible = true;
     if (ld.corrupt)

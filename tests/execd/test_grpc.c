@@ -60,7 +60,8 @@ static void write_config(int port, const char *extra)
     ck_assert_ptr_nonnull(f);
     fprintf(f,
             "engine = { instance = \"%s\"; mode = \"live\"; idleSpinUs = 0; };\n"
-            "execution = { target = \"127.0.0.1:%d\"; journalFile = \"%s\"; journalSync = false; %s };\n",
+            "execution = { target = \"127.0.0.1:%d\"; journalFile = \"%s\"; journalSync = false; %s };\n"
+            "execd = { httpPort = 0; };\n",
             inst, port, journal, extra ? extra : "");
     ck_assert_int_eq(fclose(f), 0);
 }
@@ -145,6 +146,26 @@ START_TEST(live_should_ack_orders_with_many_calls_in_flight)
     ck_assert_int_eq(vf_file_lines(journal, "S\t"), 53);
     ck_assert_int_eq(vf_file_lines(journal, "A\t"), 53);
     ck_assert_int_eq(vf_file_lines(fills, "{\"fill_id\""), 50);
+}
+END_TEST
+
+START_TEST(live_should_refuse_to_start_without_a_journal_or_a_target)
+{
+    const char *bad[] = {
+        "execution = { target = \"127.0.0.1:1\"; };",                          /* no journal */
+        "execution = { target = \"\"; journalFile = \"/tmp/x.journal\"; };",    /* no target */
+        "execution = { target = \"127.0.0.1:1\"; journalFile = \"/nonexistent/dir/j\"; };",
+        "execution = { target = \"127.0.0.1:1\"; journalFile = \"/tmp/x\"; maxInFlight = 0; };",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        FILE *f = fopen(conf, "w");
+        ck_assert_ptr_nonnull(f);
+        fprintf(f, "engine = { instance = \"%s\"; mode = \"live\"; };\nexecd = { httpPort = 0; };\n%s\n", inst,
+                bad[i]);
+        ck_assert_int_eq(fclose(f), 0);
+        pid_t execd = pf_spawn(conf, "execd", NULL);
+        ck_assert_msg(test_wait(execd) == 1, "execd started with %s", bad[i]);
+    }
 }
 END_TEST
 
@@ -515,6 +536,7 @@ int main(void)
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_set_timeout(tc, 90);
     tcase_add_test(tc, live_should_ack_orders_with_many_calls_in_flight);
+    tcase_add_test(tc, live_should_refuse_to_start_without_a_journal_or_a_target);
     tcase_add_test(tc, live_should_report_venue_rejects_without_opening_the_circuit);
     tcase_add_test(tc, venue_down_should_open_the_circuit_and_back_should_close_it);
     tcase_add_test(tc, venue_slow_should_be_retried_with_the_same_id_and_fill_once);

@@ -115,7 +115,8 @@ START_TEST(execd_should_submit_to_a_python_grpcio_server)
     ck_assert_ptr_nonnull(f);
     fprintf(f,
             "engine = { instance = \"%s\"; mode = \"live\"; idleSpinUs = 0; };\n"
-            "execution = { target = \"127.0.0.1:%d\"; journalFile = \"%s\"; timeoutMs = 5000; };\n",
+            "execution = { target = \"127.0.0.1:%d\"; journalFile = \"%s\"; timeoutMs = 5000; };\n"
+            "execd = { httpPort = 0; };\n",
             inst, py.port, journal);
     ck_assert_int_eq(fclose(f), 0);
     shm_writer_t ord;

@@ -81,6 +81,25 @@ START_TEST(journal_should_give_back_unanswered_requests_exactly)
 }
 END_TEST
 
+START_TEST(journal_should_sync_only_when_asked_and_only_after_submits)
+{
+    journal_load_t ld;
+    journal_t *j = NULL;
+    ck_assert_int_eq(journal_open(&j, path, true, &ld), 0);
+    ck_assert_int_eq(journal_sync(j), 0); /* nothing written: nothing to do */
+    se_order_rec_t a = order("a-1", SE_ACTION_NEW);
+    ck_assert_int_eq(journal_submit(j, &a, 10), 0);
+    ck_assert_int_eq(journal_sync(j), 0);
+    ck_assert_int_eq(journal_answer(j, &a, "ack", "v-1", "", 11), 0);
+    ck_assert_int_eq(journal_flush(j), 0);
+    journal_close(j);
+    j = reopen(&ld);
+    ck_assert_int_eq(ld.lines, 2);
+    ck_assert_int_eq(ld.pending, 0);
+    journal_close(j);
+}
+END_TEST
+
 START_TEST(journal_should_cut_a_torn_last_line_and_go_on)
 {
     journal_load_t ld;
@@ -184,6 +203,7 @@ int main(void)
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_set_timeout(tc, 30);
     tcase_add_test(tc, journal_should_give_back_unanswered_requests_exactly);
+    tcase_add_test(tc, journal_should_sync_only_when_asked_and_only_after_submits);
     tcase_add_test(tc, journal_should_cut_a_torn_last_line_and_go_on);
     tcase_add_test(tc, journal_should_skip_a_damaged_line);
     tcase_add_test(tc, journal_should_keep_fields_whole_and_refuse_unjournallable_ids);

@@ -228,7 +228,8 @@ static result_t run_once(const setup_t *s, int run)
     fprintf(f,
             "engine = { instance = \"%s\"; mode = \"live\"; idleSpinUs = 0; };\n"
             "execution = { target = \"127.0.0.1:%d\"; journalFile = \"%s\"; journalSync = %s;\n"
-            "  maxInFlight = %d; timeoutMs = 5000; exeRingCapacity = %u; };\n",
+            "  maxInFlight = %d; timeoutMs = 5000; exeRingCapacity = %u; };\n"
+            "execd = { httpPort = 0; };\n",
             instance, port, journal, s->sync ? "true" : "false", s->max_in_flight, cap);
     fclose(f);
     char oname[SHM_NAME_MAX];
