@@ -35,9 +35,11 @@ SHMTOOL_SRC := $(wildcard shm/shmtool*.c)
 
 # Each process directory: main.c is the program, everything else its library
 # (which its tests link against too).
-PROC_DIRS := $(foreach d,ingest strategyd riskd execd,$(if $(filter-out $(d)/main.c,$(wildcard $(d)/*.c)),$(d)))
+PROC_DIRS := $(foreach d,ingest strategyd riskd execd supervisor,$(if $(filter-out $(d)/main.c,$(wildcard $(d)/*.c)),$(d)))
 PROC_LIBS := $(foreach d,$(PROC_DIRS),$(OUT)/$(d)/lib$(d).a)
-PROGRAMS  := $(OUT)/bin/shmtool $(foreach d,$(PROC_DIRS),$(if $(wildcard $(d)/main.c),$(OUT)/bin/$(d)))
+# A directory's program is named after it, except the supervisor's.
+prog_name = $(if $(filter supervisor,$(1)),strategy-engine,$(1))
+PROGRAMS  := $(OUT)/bin/shmtool $(foreach d,$(PROC_DIRS),$(if $(wildcard $(d)/main.c),$(OUT)/bin/$(call prog_name,$(d))))
 PLUGINS   := $(patsubst plugins/c/%.c,plugins/%.so,$(wildcard plugins/c/*.c))
 
 TEST_SRC  := $(wildcard tests/*/test_*.c)
@@ -72,7 +74,8 @@ plugins/%.so: plugins/c/%.c plugins/include/strategy.h
 	$(CC) -std=gnu11 -Wall -Wextra -Werror -O2 -g -fPIC -shared -fvisibility=hidden \
 	  -Iplugins/include $< -o $@
 
-$(OUT)/tests/strategyd/plugins/%.so: tests/strategyd/plugins/%.c plugins/include/strategy.h
+$(OUT)/tests/strategyd/plugins/%.so: tests/strategyd/plugins/%.c plugins/include/strategy.h \
+                                  tests/strategyd/plugins/fixture.h
 	@mkdir -p $(dir $@)
 	$(CC) -std=gnu11 -Wall -Wextra -Werror -O2 -g -fPIC -shared -fvisibility=hidden \
 	  -Iplugins/include $< -o $@
@@ -93,7 +96,7 @@ define proc_rules
 $(OUT)/$(1)/lib$(1).a: $(patsubst %.c,$(OUT)/%.o,$(filter-out $(1)/main.c,$(wildcard $(1)/*.c)))
 	@mkdir -p $$(dir $$@)
 	$$(AR) rcs $$@ $$^
-$(OUT)/bin/$(1): $(OUT)/$(1)/main.o $(OUT)/$(1)/lib$(1).a $(LIB)
+$(OUT)/bin/$(call prog_name,$(1)): $(OUT)/$(1)/main.o $(OUT)/$(1)/lib$(1).a $(LIB)
 	@mkdir -p $$(dir $$@)
 	$$(CC) $$(LDFLAGS) -o $$@ $$^ $$(LDLIBS)
 endef

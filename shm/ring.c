@@ -490,7 +490,9 @@ shm_status_t shm_wait(shm_reader_t *const *rs, int n, int64_t spin_ns, int64_t t
         }
         if (ready || any_ready(rs, n))
             return SHM_OK;
-        if (rc == -ETIMEDOUT || (deadline >= 0 && clock_mono_ns() >= deadline))
+        /* A signal (SIGTERM from the supervisor) ends the wait too, so the
+         * caller looks at its stop flag now, not at the next timeout. */
+        if (rc == -ETIMEDOUT || rc == -EINTR || (deadline >= 0 && clock_mono_ns() >= deadline))
             return SHM_TIMEOUT;
     }
 }

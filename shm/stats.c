@@ -22,6 +22,14 @@ static const struct {
     { "strategy_latency_microseconds", "Time spent inside the strategy's on_market_data." },
     { "ring_lapped_total", "Times a reader of a broadcast ring was lapped." },
     { "ring_dropped_records_total", "Records a lapped reader never saw." },
+    { "supervisor_process_up", "1 while the supervisor's process runs and is ready." },
+    { "supervisor_process_failed", "1 when the process was restarted too often and is left down." },
+    { "supervisor_process_pid", "The process's pid, 0 when not running." },
+    { "supervisor_process_start_time_seconds", "When the process was last started, seconds since the epoch." },
+    { "supervisor_process_restarts_total", "Times the supervisor started the process again." },
+    { "supervisor_process_managed", "1 while the process is part of the configuration." },
+    { "plugin_reloads_total", "Strategy restarts for a new plugin, script or configuration." },
+    { "plugin_reload_failures_total", "New strategy versions refused by their check; the old one kept running." },
 };
 
 static const char *help_for(const char *name)
@@ -84,6 +92,12 @@ stats_metric_t *stats_metric(stats_t *s, stats_type_t type, const char *name, co
 
 static void print_labels(FILE *out, const char *process, const char *labels, const char *extra)
 {
+    /* A metric about another process (the supervisor's per-process gauges)
+     * names it itself; a label may appear only once. */
+    if (strncmp(labels, "process=", 8) == 0) {
+        fprintf(out, "{%s%s%s}", labels, extra ? "," : "", extra ? extra : "");
+        return;
+    }
     fprintf(out, "{process=\"%s\"%s%s%s%s}", process, labels[0] ? "," : "", labels,
             extra ? "," : "", extra ? extra : "");
 }

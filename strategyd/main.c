@@ -2,6 +2,7 @@
  * strategies.enabled) in its own process, so a strategy that crashes or hangs
  * never takes the rest of the engine with it. */
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -38,12 +39,24 @@ int main(int argc, char **argv)
     snprintf(process, sizeof process, "strategyd.%s", name ? name : "?");
     log_init(process);
     if (!name || !path) {
-        fprintf(stderr, "usage: strategyd -c CONFIG -s STRATEGY   (CONFIG_PATH may replace -c)\n");
+        fprintf(stderr, "usage: strategyd -c CONFIG -s STRATEGY [--check]   (CONFIG_PATH may replace -c)\n");
         return 2;
     }
-    cfg_t *cfg;
+    cfg_t *cfg = NULL;
     shm_settings_t set;
     runner_t r;
+    bool check = false; /* --check: load and init the strategy, then exit (the supervisor's reload) */
+    for (int i = 1; i < argc; i++)
+        check |= strcmp(argv[i], "--check") == 0;
+    if (check) {
+        int rc = cfg_open(&cfg, path);
+        if (rc == 0 && (rc = runner_check(cfg, name)) == 0)
+            log_info("strategy check passed", LOG_STR("strategy", name));
+        else
+            log_error("strategy check failed", LOG_STR("strategy", name), LOG_STR("error", se_errmsg()));
+        cfg_close(cfg);
+        return rc == 0 ? 0 : 1;
+    }
     if (cfg_open(&cfg, path) < 0 || shm_settings_load(cfg, &set) < 0) {
         log_error("strategyd cannot start", LOG_STR("strategy", name), LOG_STR("error", se_errmsg()));
         return 1;

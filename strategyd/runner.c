@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "common/clock.h"
@@ -75,6 +76,34 @@ static int open_stats(runner_t *r, const shm_settings_t *set)
     return 0;
 }
 
+/* Order ids are "<name>-<epoch>-<seq>" with the start second as epoch: a
+ * strategy restarted within the same second (the supervisor restarts a
+ * killed one at once) would hand out its predecessor's ids again, and riskd
+ * would refuse them as duplicates. The signal ring it took over still holds
+ * the ids the previous runs used: start after the newest epoch among them. */
+static void unique_epoch(runner_t *r)
+{
+    const shm_segment_t *seg = &r->sig.seg;
+    uint64_t head = r->sig.prod_seq;
+    size_t n = strlen(r->host.name);
+    se_signal_rec_t s;
+    uint64_t oldest = head > seg->capacity ? head - seg->capacity : 0;
+    /* Newest first: the last NEW order names the newest epoch used (CANCELs
+     * after it name older orders), so the scan stops there. */
+    for (uint64_t at = head; at-- > oldest;) {
+        if (shm_peek(seg, at, &s) != SHM_OK)
+            continue;
+        s.client_order_id[SE_ID_MAX - 1] = '\0';
+        if (strncmp(s.client_order_id, r->host.name, n) != 0 || s.client_order_id[n] != '-')
+            continue;
+        long long epoch = strtoll(s.client_order_id + n + 1, NULL, 10);
+        if (epoch >= r->host.epoch_s)
+            r->host.epoch_s = epoch + 1;
+        if (s.action == SE_ACTION_NEW)
+            break;
+    }
+}
+
 static int open_rings(runner_t *r, const cfg_t *cfg, const shm_settings_t *set)
 {
     char name[SHM_NAME_MAX], ring[80], reader[SHM_READER_NAME_MAX];
@@ -89,6 +118,7 @@ static int open_rings(runner_t *r, const cfg_t *cfg, const shm_settings_t *set)
     shm_ring_spec_t sig = SE_SPEC_SIGNAL(cap);
     if ((rc = shm_writer_open(&r->sig, name, &sig, &set->perm)) < 0)
         return rc;
+    unique_epoch(r);
     static const char *const rings[INPUT_COUNT] = { SE_RING_IN, SE_RING_EXEC, SE_RING_RISK };
     for (int i = 0; i < INPUT_COUNT; i++)
         if ((rc = shm_settings_ring_name(set, rings[i], r->inputs[i].segment, SHM_NAME_MAX)) < 0)
@@ -394,6 +424,29 @@ int runner_open(runner_t *r, const cfg_t *cfg, const shm_settings_t *set, const 
         return se_err(-EINVAL, "strategy %s (%s): start failed", name, r->strat.source);
     r->started = true;
     return 0;
+}
+
+int runner_check(const cfg_t *cfg, const char *name)
+{
+    runner_t *r = calloc(1, sizeof *r);
+    if (!r)
+        return se_err(-ENOMEM, "strategy %s: out of memory", name);
+    int rc;
+    if ((rc = host_init(&r->host, cfg, name)) == 0 && (rc = find_index(cfg, name, &r->index)) == 0 &&
+        (rc = read_mode(cfg, &r->host, &r->observe)) == 0 && (rc = host_load(&r->host, &r->strat)) == 0) {
+        const strat_plugin_t *p = r->strat.plugin;
+        void *state = p->create(&r->host.api);
+        if (!state)
+            rc = se_err(-ENOMEM, "strategy %s (%s): create failed", name, r->strat.source);
+        else if (p->init(state) < 0)
+            rc = se_err(-EINVAL, "strategy %s (%s): init refused its configuration (see the log line "
+                        "before this one)", name, r->strat.source);
+        if (state)
+            p->destroy(state);
+        host_unload(&r->strat);
+    }
+    free(r);
+    return rc;
 }
 
 static void to_tick(const se_in_rec_t *rec, strat_tick_t *t)

@@ -59,6 +59,13 @@ typedef struct {
  * is the one line to print. */
 int runner_open(runner_t *r, const cfg_t *cfg, const shm_settings_t *set, const char *name);
 
+/* What `strategyd --check` does before the supervisor restarts a strategy on
+ * a new plugin, script or configuration: loads strategy `name` as
+ * runner_open would and runs its create and init, then destroys it, touching
+ * no shared memory. Returns 0, or a negative code with se_errmsg() saying
+ * what is wrong. */
+int runner_check(const cfg_t *cfg, const char *name);
+
 /* Processes one record of `in` (exposed for tests). */
 void runner_handle(runner_t *r, const se_in_rec_t *rec);
 
