@@ -84,7 +84,7 @@ static void write_config(const char *enabled, const char *configs)
              "  %s\n"
              "}; };\n"
              "strategyd = { signalRingCapacity = 65536; };\n"
-             "riskd = { orderRingCapacity = 65536; riskRingCapacity = 262144; };\n"
+             "riskd = { orderRingCapacity = 65536; riskRingCapacity = 65536; };\n"
              "risk = { maxPositionSize = 1000.0; maxOrdersPerSecond = 100000; maxOrdersPerMinute = 1000000;\n"
              "         priceCollarPct = 50.0; };\n"
              "execution = { sim = { latencyUs = 0; }; };\n"
