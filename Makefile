@@ -51,7 +51,7 @@ TSAN_TESTS := $(OUT)/tests/shm/test_ring
 
 BENCH_BINS := $(patsubst tools/bench/%.c,$(OUT)/tools/bench/%,$(wildcard tools/bench/*.c))
 
-.PHONY: all deps build test asan tsan valgrind bench bench-ring bench-strategy bench-risk bench-pipeline run clean
+.PHONY: all deps build test asan tsan valgrind bench bench-ring bench-strategy bench-risk bench-pipeline bench-supervisor run clean
 all: deps
 	@$(MAKE) --no-print-directory build
 
@@ -140,7 +140,7 @@ tsan: deps
 	@TSAN_OPTIONS=halt_on_error=1 CK_TIMEOUT_MULTIPLIER=6 \
 	  tests/run.sh build/tsan $(TSAN_TESTS:$(OUT)/%=%)
 
-bench: bench-ring bench-strategy bench-risk bench-pipeline
+bench: bench-ring bench-strategy bench-risk bench-pipeline bench-supervisor
 
 bench-ring: deps
 	@$(MAKE) --no-print-directory build
@@ -160,6 +160,12 @@ bench-risk: deps
 bench-pipeline: deps
 	@$(MAKE) --no-print-directory build
 	tools/bench/bench_pipeline.sh $(OUT)/bin
+
+bench-supervisor: deps
+	@$(MAKE) --no-print-directory build
+	@mkdir -p bench/results
+	$(OUT)/tools/bench/bench_supervisor --bin $(OUT)/bin --plugins $(OUT)/tests/strategyd/plugins \
+	  --json bench/results/supervisor.json
 
 # The whole pipeline in simulation mode with a live view; Ctrl-C stops it.
 run: deps

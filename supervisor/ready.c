@@ -10,6 +10,7 @@
 
 #include "common/log.h"
 #include "common/records.h"
+#include "shm/stats.h"
 
 static bool ring_name(const shm_settings_t *set, const char *ring, char *out)
 {
@@ -69,6 +70,33 @@ bool ready_drained(const shm_settings_t *set, const char *ring)
     }
     shm_segment_unmap(&seg);
     return drained;
+}
+
+int ready_stats_value(const shm_settings_t *set, const char *process, const char *name, const char *labels,
+                      double *out)
+{
+    char ring[80], seg_name[SHM_NAME_MAX];
+    shm_segment_t seg;
+    snprintf(ring, sizeof ring, "stats.%s", process);
+    if (!ring_name(set, ring, seg_name) || shm_segment_map(&seg, seg_name, false) < 0)
+        return -ENOENT;
+    int rc = -ENOENT;
+    if (seg.kind == SHM_KIND_STATS && seg.record_size == STATS_RECORD_SIZE) {
+        for (uint32_t i = 0; i < seg.capacity && rc < 0; i++) {
+            const char *rec = (const char *)seg.hdr + seg.header_size + (size_t)i * STATS_RECORD_SIZE;
+            /* Pairs with the release store that published the slot. */
+            if (shm__load_acquire((_Atomic uint64_t *)rec) != SHM_SEQ_READY(i))
+                continue;
+            const stats_metric_t *m = (const stats_metric_t *)(rec + SHM_SEQ_BYTES);
+            if (strncmp(m->name, name, STATS_NAME_MAX) != 0 || strncmp(m->labels, labels, STATS_LABELS_MAX) != 0)
+                continue;
+            *out = m->type == STATS_GAUGE ? stats_gauge_value(m)
+                                          : (double)shm__load_relaxed((_Atomic uint64_t *)&m->value);
+            rc = 0;
+        }
+    }
+    shm_segment_unmap(&seg);
+    return rc;
 }
 
 typedef struct {

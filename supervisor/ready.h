@@ -22,6 +22,13 @@ bool ready_check(const shm_settings_t *set, const proc_t *p, pid_t pid);
  * published (or the ring does not exist). */
 bool ready_drained(const shm_settings_t *set, const char *ring);
 
+/* Reads one metric of process's stats block ("supervisor", "riskd", ...):
+ * a gauge's value or a counter's count into *out. Returns 0, or -ENOENT when
+ * the block or the metric (name and labels exactly) is not there. Used by
+ * the supervisor's tests and benchmark to watch it from outside. */
+int ready_stats_value(const shm_settings_t *set, const char *process, const char *name, const char *labels,
+                      double *out);
+
 /* A live process that writes a segment of the instance. */
 typedef struct {
     pid_t pid;

@@ -22,6 +22,7 @@
 #include "common/records.h"
 #include "shm/ring.h"
 #include "shm/stats.h"
+#include "supervisor/ready.h"
 #include "tests/support/pipeline_fixture.h"
 #include "tests/support/ring_fixture.h"
 
@@ -139,23 +140,11 @@ static pid_t start_supervisor(void)
 /* A gauge or counter of stats.supervisor; -1 when absent. */
 static double metric(const char *name, const char *labels)
 {
-    char seg_name[SHM_NAME_MAX];
-    shm_segment_t seg;
-    if (shm_name(seg_name, sizeof seg_name, NULL, inst, "stats.supervisor") < 0 ||
-        shm_segment_map(&seg, seg_name, false) < 0)
-        return -1;
-    double v = -1;
-    for (uint32_t i = 0; i < seg.capacity && v < 0; i++) {
-        const char *rec = (const char *)seg.hdr + seg.header_size + (size_t)i * STATS_RECORD_SIZE;
-        if (shm__load_acquire((_Atomic uint64_t *)rec) != SHM_SEQ_READY(i))
-            continue;
-        const stats_metric_t *m = (const stats_metric_t *)(rec + SHM_SEQ_BYTES);
-        if (strncmp(m->name, name, STATS_NAME_MAX) || strncmp(m->labels, labels, STATS_LABELS_MAX))
-            continue;
-        v = m->type == STATS_GAUGE ? stats_gauge_value(m) : (double)shm__load_relaxed((_Atomic uint64_t *)&m->value);
-    }
-    shm_segment_unmap(&seg);
-    return v;
+    shm_settings_t set;
+    double v;
+    ck_assert_int_eq(shm_settings_load(NULL, &set), 0);
+    snprintf(set.instance, sizeof set.instance, "%.32s", inst);
+    return ready_stats_value(&set, "supervisor", name, labels, &v) == 0 ? v : -1;
 }
 
 static double pmetric(const char *name, const char *process)
