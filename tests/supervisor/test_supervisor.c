@@ -302,10 +302,24 @@ static void check_no_order_lost_or_duplicated(const char *const *strategies)
     free(risk);
 }
 
+/* Every process logs to the supervisor's stderr: a sanitizer report of any
+ * of them (the asan build) fails the test. */
+static void assert_log_clean(void)
+{
+    FILE *f = fopen(logpath, "r");
+    ck_assert_ptr_nonnull(f);
+    char line[4096];
+    while (fgets(line, sizeof line, f))
+        ck_assert_msg(!strstr(line, "Sanitizer") && !strstr(line, "runtime error:"), "%s", line);
+    fclose(f);
+}
+
 static int stop_supervisor(pid_t sup)
 {
     kill(sup, SIGTERM);
-    return test_wait(sup);
+    int st = test_wait(sup);
+    assert_log_clean();
+    return st;
 }
 
 static bool no_segment_left(void)
@@ -551,6 +565,7 @@ START_TEST(killed_supervisor_should_leave_no_orphan_and_a_new_one_take_over)
     snprintf(cmd, sizeof cmd, "%s/strategy-engine -c %s stop > /dev/null", pf_bin_dir(), conf);
     ck_assert_int_eq(system(cmd), 0);
     ck_assert_int_eq(test_wait(sup), 0);
+    assert_log_clean();
     ck_assert(no_segment_left());
 }
 END_TEST
