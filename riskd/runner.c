@@ -5,36 +5,73 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include "common/clock.h"
 #include "common/err.h"
 #include "common/log.h"
 
+/* Adds every strategy of strategies.enabled riskd does not know yet (all of
+ * them at start; those added to the config since, when it changes) and
+ * updates the priorities of the others. A strategy removed from the config
+ * keeps its place: its ring just goes quiet, and its index stays its own. */
 static int read_strategies(riskd_t *d, const cfg_t *cfg)
 {
     const char **enabled;
     int n, rc = cfg_get_string_list(cfg, "strategies.enabled", &enabled, &n);
     if (rc < 0)
         return rc;
-    if (n > BOOK_STRATEGIES_MAX)
-        return cfg_value_error(cfg, "strategies.enabled", "%d strategies, at most %d", n, BOOK_STRATEGIES_MAX);
     for (int i = 0; i < n; i++) {
         char key[160], ring[80];
         int64_t prio;
         snprintf(key, sizeof key, "strategies.configs.%s.priority", enabled[i]);
         if ((rc = cfg_get_int_range(cfg, key, 0, -1000000, 1000000, &prio)) < 0)
             return rc;
-        snprintf(d->names[i], SE_STRATEGY_MAX, "%s", enabled[i]);
-        d->priority[i] = (int)prio;
+        int k = 0;
+        while (k < d->nstrategies && strcmp(d->names[k], enabled[i]) != 0)
+            k++;
+        if (k < d->nstrategies) {
+            d->priority[k] = (int)prio;
+            continue;
+        }
+        if (k == BOOK_STRATEGIES_MAX)
+            return cfg_value_error(cfg, "strategies.enabled", "strategy %s: at most %d strategies", enabled[i],
+                                   BOOK_STRATEGIES_MAX);
         snprintf(ring, sizeof ring, "%s%s", SE_RING_SIGNAL_PREFIX, enabled[i]);
-        if ((rc = shm_settings_ring_name(&d->set, ring, d->sig[i].segment, SHM_NAME_MAX)) < 0)
+        if ((rc = shm_settings_ring_name(&d->set, ring, d->sig[k].segment, SHM_NAME_MAX)) < 0)
             return rc;
-        if ((rc = book_add_strategy(&d->book, d->names[i])) < 0)
+        if (d->started && (rc = risk_add_strategy(&d->risk)) < 0)
+            return rc;
+        if ((rc = book_add_strategy(&d->book, enabled[i])) < 0)
             return se_err(rc, "riskd: cannot book strategy '%s'", enabled[i]);
+        snprintf(d->names[k], SE_STRATEGY_MAX, "%s", enabled[i]);
+        d->priority[k] = (int)prio;
+        d->nstrategies++;
+        if (d->started)
+            log_info("strategy added to strategies.enabled: its signals are read from now on",
+                     LOG_STR("strategy", d->names[k]), LOG_STR("ring", d->sig[k].segment));
     }
-    d->nstrategies = n;
     return 0;
+}
+
+/* The supervisor starts a strategy added to the config without restarting
+ * riskd: riskd looks at the file's modification time once a second and
+ * reads the new strategies from it. A file that no longer parses changes
+ * nothing (the supervisor says why). */
+static void follow_config(riskd_t *d)
+{
+    struct stat st;
+    if (!d->config_path[0] || stat(d->config_path, &st) < 0)
+        return;
+    int64_t mtime = (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec;
+    if (mtime == d->config_mtime_ns)
+        return;
+    d->config_mtime_ns = mtime;
+    cfg_t *cfg = NULL;
+    if (cfg_open(&cfg, d->config_path) < 0 || read_strategies(d, cfg) < 0)
+        log_warn("configuration changed but not read", LOG_STR("error", se_errmsg()));
+    cfg_close(cfg);
 }
 
 static int open_rings(riskd_t *d, const cfg_t *cfg)
@@ -255,7 +292,8 @@ int riskd_open(riskd_t *d, const cfg_t *cfg, const shm_settings_t *set)
         return cfg_value_error(cfg, "strategies.enabled", "no strategy enabled: riskd has nothing to do");
     if ((rc = risk_init(&d->risk, &d->limits, d->nstrategies)) < 0 || (rc = agg_init(&d->agg, (int)qcap)) < 0)
         return rc;
-    d->position_gauges = calloc((size_t)d->nstrategies * BOOK_SYMBOLS_MAX * 3, sizeof *d->position_gauges);
+    /* Room for every strategy the config may add while riskd runs. */
+    d->position_gauges = calloc((size_t)BOOK_STRATEGIES_MAX * BOOK_SYMBOLS_MAX * 3, sizeof *d->position_gauges);
     if (!d->position_gauges)
         return se_err(-ENOMEM, "riskd: out of memory for position gauges");
     if ((rc = open_rings(d, cfg)) < 0 || (rc = stats_open(&d->stats, set, "riskd")) < 0)
@@ -266,6 +304,12 @@ int riskd_open(riskd_t *d, const cfg_t *cfg, const shm_settings_t *set)
     d->next_reset_ns = book_next_reset_ns(&d->limits, now);
     stats_set(d->state_gauge, (double)risk_state(&d->risk));
     attach(d);
+    struct stat st;
+    if (cfg_file(cfg) && stat(cfg_file(cfg), &st) == 0) {
+        snprintf(d->config_path, sizeof d->config_path, "%s", cfg_file(cfg));
+        d->config_mtime_ns = (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec;
+    }
+    d->started = true;
     return 0;
 }
 
@@ -468,6 +512,10 @@ int riskd_run(riskd_t *d, const volatile sig_atomic_t *stop, volatile sig_atomic
             d->next_heartbeat_ns = mono + 1000000000;
         }
         if (mono >= d->next_attach_ns) {
+            if (mono >= d->next_config_ns) {
+                follow_config(d);
+                d->next_config_ns = mono + 1000000000;
+            }
             attach(d);
             d->next_attach_ns = mono + 100000000;
         }

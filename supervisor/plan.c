@@ -13,8 +13,8 @@ static const char *const common_keys[] = { "engine.mode", "engine.idleSpinUs", "
 /* The sections each process reads besides those (DESIGN.md's config keys). */
 static const char *const ingest_keys[] = { "ingest", "redis", "nats" };
 static const char *const execd_keys[] = { "execution", "execd" };
-static const char *const riskd_keys[] = { "risk", "riskd", "strategies.enabled", "engine.signalBufferSize",
-                                          "engine.signalTtlMs" };
+/* Not strategies.enabled: riskd follows it while it runs. */
+static const char *const riskd_keys[] = { "risk", "riskd", "engine.signalBufferSize", "engine.signalTtlMs" };
 
 static uint64_t mix(uint64_t h, uint64_t v)
 {

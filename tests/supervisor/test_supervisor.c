@@ -431,6 +431,7 @@ START_TEST(replaced_plugin_should_be_reloaded_alone_and_a_broken_one_refused)
     static const char *const after[] = { "strategyd.scalping", NULL };
     wanted = after;
     ck_assert_msg(wait_until(all_up, NULL, 30 * SECOND) >= 0, "the added strategy did not start");
+    ck_assert_msg(pf_wait_readers(inst, "sig.scalping", 1, 30), "riskd does not read the added strategy");
     t0 = clock_mono_ns();
     while (pmetric("supervisor_process_managed", "strategyd.momentum") != 0 && clock_mono_ns() - t0 < 30 * SECOND)
         usleep(2000);
