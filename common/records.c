@@ -109,6 +109,8 @@ int se_signal_to_text(const se_signal_rec_t *s, char *out, size_t size)
     snprintf(id, sizeof id, "%.*s", SE_ID_MAX, s->client_order_id);
     if (s->action == SE_ACTION_CANCEL) {
         put(&o, "CANCEL %s id=%s", sym, id);
+    } else if (s->action == SE_ACTION_SNAPSHOT) {
+        put(&o, "SNAPSHOT? (asks riskd for positions and open orders)");
     } else {
         put(&o, "NEW %s %s %.10g %s", s->side == SE_SIDE_SELL ? "SELL" : "BUY",
             s->order_type == SE_ORDER_LIMIT ? "LIMIT" : "MARKET", s->qty, sym);

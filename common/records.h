@@ -101,6 +101,7 @@ typedef enum {
 typedef enum {
     SE_ACTION_NEW = 1,    /* a new order */
     SE_ACTION_CANCEL = 2, /* cancel the order named by client_order_id */
+    SE_ACTION_SNAPSHOT = 3, /* sig only: the strategy asks riskd for its snapshot (never an order) */
 } se_action_t;
 
 /* One record of ring `sig.<strategy>`: what a strategy wants done. */
@@ -187,8 +188,14 @@ typedef enum {
     SE_RISK_REJECT = 1,   /* a signal failed a check: rule names it */
     SE_RISK_POSITION = 2, /* a strategy's position and PnL in one symbol changed */
     SE_RISK_STATE = 3,    /* the trading state changed (state field) */
-    SE_RISK_SNAPSHOT = 4, /* a strategy's position in one symbol, sent on start-up or request */
+    SE_RISK_SNAPSHOT = 4, /* a strategy's position in one symbol, part of a snapshot */
+    SE_RISK_OPEN_ORDER = 5, /* one of a strategy's working orders (qty: still open), part of a snapshot */
+    SE_RISK_SNAPSHOT_END = 6, /* a strategy's snapshot is complete: qty is its number of open orders */
 } se_risk_kind_t;
+/* A snapshot of one strategy is its SNAPSHOT records (one per symbol held or
+ * traded), then its OPEN_ORDER records, then one SNAPSHOT_END. riskd sends one
+ * for every strategy when it starts, every riskd.snapshotIntervalMs, and for
+ * one strategy when it asks (a SE_ACTION_SNAPSHOT record on its signal ring). */
 
 typedef enum { SE_TRADING_ACTIVE = 0, SE_TRADING_REDUCING = 1, SE_TRADING_HALTED = 2 } se_trading_state_t;
 

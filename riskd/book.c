@@ -455,6 +455,26 @@ int book_order_remove(book_t *b, const char *client_order_id)
     return 1;
 }
 
+int book_for_each_order(const book_t *b, int strategy, void (*fn)(void *ctx, const book_open_order_t *o),
+                        void *ctx)
+{
+    int n = 0;
+    for (uint32_t i = 0; i <= b->order_ix.mask; i++) {
+        int32_t id = b->order_ix.s[i].id;
+        if (id < 0)
+            continue;
+        const book__order_t *o = &b->orders[id];
+        if (strategy >= 0 && o->strategy != strategy)
+            continue;
+        /* book__key keeps a key shorter than its field: it is NUL-terminated. */
+        book_open_order_t out = { (const char *)o->key, book_symbol_name(b, o->symbol), o->strategy, o->side,
+                                  o->open_qty };
+        fn(ctx, &out);
+        n++;
+    }
+    return n;
+}
+
 /* ---- fills ---- */
 
 static uint32_t fill_slot(const book_t *b, const uint64_t *key, uint64_t h)

@@ -331,6 +331,22 @@ bool book_order_is_open(const book_t *b, const char *client_order_id);
  * book__hash(key, SE_ID_MAX / 8); for callers that already have both. */
 bool book_order_is_open_key(const book_t *b, const uint64_t *key, uint64_t h);
 
+/* One open order, as book_for_each_order reports it. Strings are borrowed
+ * for the call. */
+typedef struct {
+    const char *client_order_id;
+    const char *symbol;
+    int strategy;
+    uint8_t side;   /* se_side_t */
+    double open_qty;
+} book_open_order_t;
+
+/* Calls fn for every open order of strategy (-1: of every strategy), in no
+ * particular order; fn must not change the book. Returns how many it
+ * reported. Cold path (snapshots): O(max_orders). */
+int book_for_each_order(const book_t *b, int strategy, void (*fn)(void *ctx, const book_open_order_t *o),
+                        void *ctx);
+
 /* The number of open orders. */
 static inline int book_open_orders(const book_t *b) { return b->norders; }
 

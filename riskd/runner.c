@@ -122,17 +122,24 @@ static void open_metrics(riskd_t *d)
 
 /* ---- what riskd says on ring `risk` ------------------------------------------ */
 
+/* A record of ring `risk` about strategy (-1: about the engine), stamped now. */
+static void risk_rec(riskd_t *d, se_risk_rec_t *k, uint8_t kind, int strategy)
+{
+    memset(k, 0, sizeof *k);
+    k->kind = kind;
+    k->state = (uint8_t)risk_state(&d->risk);
+    k->ts_ns = clock_real_ns();
+    if (strategy >= 0 && strategy < d->nstrategies) {
+        k->strategy_index = (uint32_t)strategy;
+        memcpy(k->strategy, d->names[strategy], SE_STRATEGY_MAX);
+    }
+}
+
 static void publish_reject(riskd_t *d, const se_signal_rec_t *sig, const char *rule)
 {
     se_risk_rec_t k;
-    memset(&k, 0, sizeof k);
-    k.kind = SE_RISK_REJECT;
-    k.state = (uint8_t)risk_state(&d->risk);
+    risk_rec(d, &k, SE_RISK_REJECT, (int)sig->strategy_index); /* drain_signals set the index */
     k.side = sig->side;
-    k.strategy_index = sig->strategy_index;
-    k.ts_ns = clock_real_ns();
-    if (sig->strategy_index < (uint32_t)d->nstrategies)
-        memcpy(k.strategy, d->names[sig->strategy_index], SE_STRATEGY_MAX);
     memcpy(k.symbol, sig->symbol, SE_SYMBOL_MAX);
     memcpy(k.client_order_id, sig->client_order_id, SE_ID_MAX);
     snprintf(k.rule, sizeof k.rule, "%s", rule);
@@ -166,12 +173,7 @@ static void publish_position(riskd_t *d, int strategy, int symbol, uint8_t kind)
         stats_set(g[2], p.unrealized);
     }
     se_risk_rec_t k;
-    memset(&k, 0, sizeof k);
-    k.kind = kind;
-    k.state = (uint8_t)risk_state(&d->risk);
-    k.strategy_index = (uint32_t)strategy;
-    k.ts_ns = clock_real_ns();
-    memcpy(k.strategy, d->names[strategy], SE_STRATEGY_MAX);
+    risk_rec(d, &k, kind, strategy);
     snprintf(k.symbol, sizeof k.symbol, "%s", book_symbol_name(&d->book, symbol));
     k.qty = p.qty;
     k.avg_price = p.avg_price;
@@ -183,15 +185,47 @@ static void publish_position(riskd_t *d, int strategy, int symbol, uint8_t kind)
 static void publish_state(riskd_t *d)
 {
     se_risk_rec_t k;
-    memset(&k, 0, sizeof k);
-    k.kind = SE_RISK_STATE;
-    k.state = (uint8_t)risk_state(&d->risk);
-    k.ts_ns = clock_real_ns();
+    risk_rec(d, &k, SE_RISK_STATE, -1);
     snprintf(k.rule, sizeof k.rule, "%s", risk_state_reason(&d->risk));
     stats_set(d->state_gauge, (double)k.state);
     shm_writer_write(&d->risk_ring, &k);
     log_warn("trading state changed", LOG_STR("state", risk_state_name(risk_state(&d->risk))),
              LOG_STR("reason", risk_state_reason(&d->risk)));
+}
+
+static void publish_open_order(void *ctx, const book_open_order_t *o)
+{
+    riskd_t *d = ctx;
+    se_risk_rec_t k;
+    risk_rec(d, &k, SE_RISK_OPEN_ORDER, o->strategy);
+    k.side = o->side;
+    snprintf(k.symbol, sizeof k.symbol, "%s", o->symbol);
+    snprintf(k.client_order_id, sizeof k.client_order_id, "%s", o->client_order_id);
+    k.qty = o->open_qty;
+    shm_writer_write(&d->risk_ring, &k);
+}
+
+/* One strategy's whole picture (records.h: the snapshot sequence), so a
+ * strategy that restarted, or missed records, learns its positions and the
+ * orders it still has working. */
+static void publish_snapshot(riskd_t *d, int strategy)
+{
+    for (int sy = 0; sy < BOOK_SYMBOLS_MAX && book_symbol_name(&d->book, sy); sy++) {
+        const book_cell_t *c = book_cell(&d->book, strategy, sy);
+        if (c->qty != 0 || c->realized != 0 || c->open_orders)
+            publish_position(d, strategy, sy, SE_RISK_SNAPSHOT);
+    }
+    int orders = book_for_each_order(&d->book, strategy, publish_open_order, d);
+    se_risk_rec_t k;
+    risk_rec(d, &k, SE_RISK_SNAPSHOT_END, strategy);
+    k.qty = orders;
+    shm_writer_write(&d->risk_ring, &k);
+}
+
+static void publish_snapshots(riskd_t *d)
+{
+    for (int st = 0; st < d->nstrategies; st++)
+        publish_snapshot(d, st);
 }
 
 static void refresh_pnl_gauges(riskd_t *d)
@@ -223,23 +257,83 @@ static void after_book_change(riskd_t *d, int rc, const book_change_t *chg, bool
         publish_state(d);
 }
 
-/* A restarted riskd rebuilds positions from the fills still in `exe`. */
+/* ---- recovery ----------------------------------------------------------------- */
+
+/* Orders riskd approved that are still in its own ring `ord` (execd may not
+ * have answered them yet) and were approved after `since` (ns): the answers
+ * to those, if any, are all in the history of `exe` that starts at `since`. */
+static int recover_approved(riskd_t *d, int64_t since)
+{
+    const shm_writer_t *w = &d->ord;
+    uint64_t head = w->prod_seq, from = head > w->capacity ? head - w->capacity : 0;
+    se_order_rec_t o;
+    int n = 0;
+    for (uint64_t at = from; at < head; at++) {
+        if (shm_peek(&w->seg, at, &o) != SHM_OK || o.action != SE_ACTION_NEW || o.ts_risk_ns < since)
+            continue;
+        o.symbol[SE_SYMBOL_MAX - 1] = o.client_order_id[SE_ID_MAX - 1] = '\0';
+        if (book_order_add(&d->book, o.client_order_id, (int)o.strategy_index, o.symbol, o.side, o.qty) == 0)
+            n++;
+    }
+    return n;
+}
+
+/* One report of `exe` during recovery: an ACK of an order riskd no longer
+ * knows (approved before the history of `ord`) opens it again; the rest as
+ * in normal operation. */
+static void recover_exec(riskd_t *d, se_exec_rec_t *e, uint64_t *fills)
+{
+    e->symbol[SE_SYMBOL_MAX - 1] = e->client_order_id[SE_ID_MAX - 1] = e->fill_id[SE_ID_MAX - 1] = '\0';
+    if (e->kind == SE_EXEC_ACK && e->action == SE_ACTION_NEW && e->strategy_index < (uint32_t)d->nstrategies &&
+        !book_order_is_open(&d->book, e->client_order_id)) {
+        double open = e->leaves_qty > 0 ? e->leaves_qty : e->qty;
+        book_order_add(&d->book, e->client_order_id, (int)e->strategy_index, e->symbol, e->side, open);
+        return;
+    }
+    book_change_t chg;
+    if (book_on_exec(&d->book, e, &chg) == 1 && e->kind == SE_EXEC_FILL)
+        (*fills)++;
+}
+
+/* A restarted riskd rebuilds what it knew from the rings' history: open
+ * orders from its own ring `ord` and the acks in `exe`, positions from the
+ * fills in `exe` (simulation) and `in` (live), the two replayed in time order
+ * so that a venue fill meets the order it fills. An order approved and
+ * acknowledged before the oldest record still in `exe` is beyond this memory
+ * (README: limits). */
 static void recover(riskd_t *d)
 {
-    const shm_reader_t *exe = &d->exe.r;
-    uint64_t from = shm_reader_history_start(exe), fills = 0;
+    const shm_reader_t *exe = &d->exe.r, *in = d->in.attached ? &d->in.r : NULL;
+    uint64_t e_at = shm_reader_history_start(exe), i_at = in ? shm_reader_history_start(in) : 0;
     se_exec_rec_t e;
-    for (uint64_t at = from; at < exe->pos; at++) {
-        if (shm_peek(&exe->seg, at, &e) != SHM_OK || e.kind != SE_EXEC_FILL)
-            continue;
-        book_change_t chg;
-        if (book_on_exec(&d->book, &e, &chg) == 1) {
-            fills++;
-            publish_position(d, chg.strategy, chg.symbol, SE_RISK_SNAPSHOT);
+    se_in_rec_t rec;
+    bool have_e = false, have_i = false;
+    while (e_at < exe->pos && !(have_e = shm_peek(&exe->seg, e_at, &e) == SHM_OK))
+        e_at++;
+    int orders = recover_approved(d, have_e ? e.ts_report_ns : INT64_MIN);
+    uint64_t fills = 0;
+    for (;;) {
+        while (!have_e && ++e_at < exe->pos)
+            have_e = shm_peek(&exe->seg, e_at, &e) == SHM_OK;
+        while (in && !have_i && i_at < in->pos)
+            have_i = shm_peek(&in->seg, i_at++, &rec) == SHM_OK && rec.kind == SE_IN_FILL;
+        if (!have_e && !have_i)
+            break;
+        if (have_e && (!have_i || e.ts_report_ns <= rec.ts_ingest_ns)) {
+            recover_exec(d, &e, &fills);
+            have_e = false;
+        } else {
+            rec.symbol[SE_SYMBOL_MAX - 1] = '\0';
+            book_change_t chg;
+            if (book_on_in(&d->book, &rec, &chg) == 1)
+                fills++;
+            have_i = false;
         }
     }
-    if (fills)
-        log_info("positions rebuilt from ring exe", LOG_UINT("fills", fills));
+    if (fills || book_open_orders(&d->book))
+        log_info("positions and open orders rebuilt from rings ord, exe and in", LOG_UINT("fills", fills),
+                 LOG_INT("open_orders", book_open_orders(&d->book)), LOG_INT("from_ord", orders));
+    publish_snapshots(d);
 }
 
 /* Quotes already in `in` when riskd attaches (it may start after ingest):
@@ -249,8 +343,11 @@ static void mark_from_history(riskd_t *d)
     const shm_reader_t *in = &d->in.r;
     se_in_rec_t rec;
     book_change_t chg;
+    /* Fills too when `exe` was recovered without `in` (ingest started later):
+     * otherwise recover() replays them, in time order with `exe`. */
+    bool fills = d->exe.attached;
     for (uint64_t at = shm_reader_history_start(in); at < in->pos; at++)
-        if (shm_peek(&in->seg, at, &rec) == SHM_OK && rec.kind == SE_IN_QUOTE) {
+        if (shm_peek(&in->seg, at, &rec) == SHM_OK && (rec.kind == SE_IN_QUOTE || (fills && rec.kind == SE_IN_FILL))) {
             rec.symbol[SE_SYMBOL_MAX - 1] = '\0';
             book_on_in(&d->book, &rec, &chg);
         }
@@ -278,14 +375,17 @@ int riskd_open(riskd_t *d, const cfg_t *cfg, const shm_settings_t *set)
     memset(d, 0, sizeof *d);
     d->set = *set;
     d->spin_ns = set->idle_spin_ns;
-    int64_t qcap, ttl_ms;
+    int64_t qcap, ttl_ms, snap_ms;
     int rc;
     book_config_t bc = { 0, 0, 0, 0 };
     if ((rc = limits_load(cfg, &d->limits)) < 0 ||
         (rc = cfg_get_int_range(cfg, "engine.signalBufferSize", RISKD_DEFAULT_QUEUE, 1, AGG_MAX_CAPACITY, &qcap)) < 0 ||
-        (rc = cfg_get_int_range(cfg, "engine.signalTtlMs", RISKD_DEFAULT_TTL_MS, 0, 3600000, &ttl_ms)) < 0)
+        (rc = cfg_get_int_range(cfg, "engine.signalTtlMs", RISKD_DEFAULT_TTL_MS, 0, 3600000, &ttl_ms)) < 0 ||
+        (rc = cfg_get_int_range(cfg, "riskd.snapshotIntervalMs", RISKD_SNAPSHOT_MS, 0, 3600000, &snap_ms)) < 0)
         return rc;
     d->ttl_ns = ttl_ms * 1000000;
+    d->snapshot_ns = snap_ms * 1000000;
+    d->next_snapshot_ns = clock_mono_ns() + d->snapshot_ns;
     if ((rc = book_init(&d->book, &bc)) < 0 || (rc = read_strategies(d, cfg)) < 0)
         return rc;
     if (d->nstrategies == 0)
@@ -391,6 +491,10 @@ static int drain_signals(riskd_t *d)
             if (st != SHM_OK)
                 break;
             n++;
+            if (sig.action == SE_ACTION_SNAPSHOT) { /* a question, not an order */
+                publish_snapshot(d, i);
+                continue;
+            }
             sig.strategy_index = (uint32_t)i; /* the ring says whose it is, not the record */
             sig.symbol[SE_SYMBOL_MAX - 1] = sig.client_order_id[SE_ID_MAX - 1] = '\0';
             if (agg_size(&d->agg) == agg_capacity(&d->agg)) {
@@ -510,6 +614,10 @@ int riskd_run(riskd_t *d, const volatile sig_atomic_t *stop, volatile sig_atomic
             shm_writer_heartbeat(&d->stats.w);
             refresh_pnl_gauges(d);
             d->next_heartbeat_ns = mono + 1000000000;
+        }
+        if (d->snapshot_ns && mono >= d->next_snapshot_ns) {
+            publish_snapshots(d);
+            d->next_snapshot_ns = mono + d->snapshot_ns;
         }
         if (mono >= d->next_attach_ns) {
             if (mono >= d->next_config_ns) {

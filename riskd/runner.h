@@ -23,6 +23,7 @@
 #define RISKD_DEFAULT_TTL_MS    1000  /* engine.signalTtlMs */
 #define RISKD_ORD_CAPACITY      4096  /* riskd.orderRingCapacity */
 #define RISKD_RISK_CAPACITY     16384 /* riskd.riskRingCapacity */
+#define RISKD_SNAPSHOT_MS       5000  /* riskd.snapshotIntervalMs: 0 = at start and on request only */
 
 /* One ring riskd reads; optional ones are attached when they appear. */
 typedef struct {
@@ -45,6 +46,7 @@ typedef struct {
     book_t book;
     agg_t agg;
     int64_t ttl_ns, spin_ns, next_reset_ns, next_heartbeat_ns, next_attach_ns;
+    int64_t snapshot_ns, next_snapshot_ns; /* periodic snapshots on ring `risk` (0: none) */
     stats_metric_t *checks, *approved, *violations[RISK_RULE_COUNT], *queue_size, *queue_evicted,
         *queue_stale, *ord_full, *state_gauge, *equity, *daily_pnl, *drawdown, *fills,
         *fills_duplicate, *signal_latency, *in_lapped, *in_lost, *exe_lapped, *exe_lost;
@@ -60,8 +62,9 @@ typedef struct {
  * limits, the queue; later strategies added to strategies.enabled are read
  * from the file while riskd runs), opens the book, the checker and the queue, creates
  * rings `ord` and `risk` and the stats block "riskd", and rebuilds positions
- * from the fills still in ring `exe` (a restarted riskd forgets nothing that
- * is still there). Returns 0 or a negative code (se_errmsg says what). */
+ * and open orders from the history still in rings `ord`, `exe` and `in` (a
+ * restarted riskd forgets nothing that is still there), then publishes every
+ * strategy's snapshot on `risk`. Returns 0 or a negative code (se_errmsg says what). */
 int riskd_open(riskd_t *d, const cfg_t *cfg, const shm_settings_t *set);
 
 /* Runs until *stop. kill_switch points at a request set by a signal handler:

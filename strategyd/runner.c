@@ -76,11 +76,12 @@ static int open_stats(runner_t *r, const shm_settings_t *set)
     return 0;
 }
 
-/* Order ids are "<name>-<epoch>-<seq>" with the start second as epoch: a
+/* Order ids are "<name>-<epoch>-<seq>" with the start second as epoch, and
+ * the epoch tells this run's orders from an earlier run's (previous_run). A
  * strategy restarted within the same second (the supervisor restarts a
- * killed one at once) would hand out its predecessor's ids again, and riskd
- * would refuse them as duplicates. The signal ring it took over still holds
- * the ids the previous runs used: start after the newest epoch among them. */
+ * killed one at once) would share its predecessor's epoch. The signal ring
+ * it took over still holds the ids the previous runs used: start after the
+ * newest epoch among them. */
 static void unique_epoch(runner_t *r)
 {
     const shm_segment_t *seg = &r->sig.seg;
@@ -253,12 +254,47 @@ static void handle_exec(runner_t *r, se_exec_rec_t *e)
         order_gone(r, e->client_order_id, e->symbol, STRAT_ORDER_CANCELLED, e->leaves_qty, e->reason);
 }
 
+/* Asks execd, through riskd, to cancel an order of a previous run, once. */
+static bool cancel_orphan(runner_t *r, const char *client_order_id, const char *symbol)
+{
+    for (unsigned i = 0; i < RUNNER_ORPHANS; i++)
+        if (strcmp(r->orphans[i], client_order_id) == 0)
+            return false;
+    se_signal_rec_t s;
+    memset(&s, 0, sizeof s);
+    s.action = SE_ACTION_CANCEL;
+    s.strategy_index = r->index;
+    s.ts_strategy_ns = clock_real_ns();
+    snprintf(s.symbol, sizeof s.symbol, "%s", symbol);
+    snprintf(s.client_order_id, sizeof s.client_order_id, "%s", client_order_id);
+    if (r->observe || shm_writer_write(&r->sig, &s) != SHM_OK)
+        return false;
+    snprintf(r->orphans[r->orphans_next++ % RUNNER_ORPHANS], SE_ID_MAX, "%s", client_order_id);
+    return true;
+}
+
+/* "<name>-<epoch>-<seq>" of this strategy but another run (host.c). */
+static bool previous_run(const runner_t *r, const char *client_order_id)
+{
+    if (!own_order(r, client_order_id))
+        return false;
+    char *end;
+    long long epoch = strtoll(client_order_id + strlen(r->host.name) + 1, &end, 10);
+    return *end == '-' && epoch != r->host.epoch_s;
+}
+
 static void handle_risk(runner_t *r, se_risk_rec_t *k)
 {
     k->symbol[SE_SYMBOL_MAX - 1] = k->client_order_id[SE_ID_MAX - 1] = k->rule[SE_REASON_MAX - 1] = '\0';
     k->strategy[SE_STRATEGY_MAX - 1] = '\0';
     if (k->kind == SE_RISK_REJECT)
         order_gone(r, k->client_order_id, k->symbol, STRAT_ORDER_REJECTED, k->qty, k->rule);
+    /* riskd still counts an order of a run before this one as working: it
+     * would fill behind the strategy's back (see cancel_orphans). */
+    else if (k->kind == SE_RISK_OPEN_ORDER && previous_run(r, k->client_order_id) &&
+             cancel_orphan(r, k->client_order_id, k->symbol))
+        log_warn("cancelling an order a previous run left working", LOG_STR("strategy", r->host.name),
+                 LOG_STR("client_order_id", k->client_order_id));
 }
 
 /* A position rebuilt from fills, average cost. */
@@ -316,21 +352,10 @@ static void track_order(recovery_t *rc, const se_exec_rec_t *e)
  * the cancel still reach the strategy and move its position. */
 static void cancel_orphans(runner_t *r, const recovery_t *rc)
 {
-    int64_t now = clock_real_ns();
     int cancelled = 0;
-    for (int i = 0; i < rc->norders; i++) {
-        if (!rc->orders[i].open || r->observe)
-            continue;
-        se_signal_rec_t s;
-        memset(&s, 0, sizeof s);
-        s.action = SE_ACTION_CANCEL;
-        s.strategy_index = r->index;
-        s.ts_strategy_ns = now;
-        memcpy(s.symbol, rc->orders[i].symbol, SE_SYMBOL_MAX);
-        memcpy(s.client_order_id, rc->orders[i].id, SE_ID_MAX);
-        if (shm_writer_write(&r->sig, &s) == SHM_OK)
+    for (int i = 0; i < rc->norders; i++)
+        if (rc->orders[i].open && cancel_orphan(r, rc->orders[i].id, rc->orders[i].symbol))
             cancelled++;
-    }
     if (cancelled)
         log_warn("cancelling orders left working by the previous run", LOG_STR("strategy", r->host.name),
                  LOG_INT("orders", cancelled));
@@ -418,8 +443,18 @@ int runner_open(runner_t *r, const cfg_t *cfg, const shm_settings_t *set, const 
                       "before this one)", name, r->strat.source);
     if ((rc = open_stats(r, set)) < 0 || (rc = open_rings(r, cfg, set)) < 0)
         return rc;
+    /* Ids go on from the ring's count of records, which only grows. */
+    r->host.order_seq = r->sig.prod_seq;
     attach_optional(r);
     recover_positions(r);
+    if (!r->observe) {
+        se_signal_rec_t ask;
+        memset(&ask, 0, sizeof ask);
+        ask.action = SE_ACTION_SNAPSHOT;
+        ask.strategy_index = r->index;
+        ask.ts_strategy_ns = clock_real_ns();
+        shm_writer_write(&r->sig, &ask);
+    }
     if (p->start(r->state) < 0)
         return se_err(-EINVAL, "strategy %s (%s): start failed", name, r->strat.source);
     r->started = true;

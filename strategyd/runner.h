@@ -31,6 +31,7 @@ typedef struct {
 } input_t;
 
 #define RUNNER_FILL_MEMORY 1024 /* recent fill ids, so a fill seen twice is applied once */
+#define RUNNER_ORPHANS 256      /* orders of a previous run, cancelled once each */
 
 typedef struct {
     host_t host;
@@ -45,6 +46,10 @@ typedef struct {
     stats_t stats;
     stats_metric_t *ticks, *fills, *signals, *errors, *dropped_observation, *dropped_full,
         *rejected, *strategy_latency, *md_latency;
+    /* Orders of a previous run this one asked to cancel (riskd's snapshots
+     * repeat them until the cancel lands): each is cancelled once. */
+    char orphans[RUNNER_ORPHANS][SE_ID_MAX];
+    unsigned orphans_next;
     uint64_t fill_memory[RUNNER_FILL_MEMORY]; /* hashes of recent fill ids */
     unsigned fill_memory_next;
     int64_t next_heartbeat_ns, next_full_log_ns, next_attach_ns;
@@ -55,8 +60,11 @@ typedef struct {
  * strategy, runs its create and init, attaches to `in` at its head (waiting
  * for ingest), creates sig.<name>, hands the strategy the positions rebuilt
  * from its fills still in `in` and `exe` (recovery after a restart) through
- * on_position_update, and starts it. Returns 0 or a negative code; se_errmsg()
- * is the one line to print. */
+ * on_position_update, cancels the orders the previous run left working, asks
+ * riskd for a snapshot (whose open orders of a previous run are cancelled
+ * too), and starts it. Order ids continue from the signal ring's sequence, so
+ * a run restarted within the same second never reuses an id. Returns 0 or a
+ * negative code; se_errmsg() is the one line to print. */
 int runner_open(runner_t *r, const cfg_t *cfg, const shm_settings_t *set, const char *name);
 
 /* What `strategyd --check` does before the supervisor restarts a strategy on

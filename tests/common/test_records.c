@@ -87,6 +87,9 @@ START_TEST(signals_should_read_as_one_line)
     s.action = SE_ACTION_CANCEL;
     ck_assert_int_gt(se_signal_to_text(&s, line, sizeof line), 0);
     ck_assert_str_eq(line, "CANCEL BTC-USD id=mm-1-7");
+    s.action = SE_ACTION_SNAPSHOT;
+    ck_assert_int_gt(se_signal_to_text(&s, line, sizeof line), 0);
+    ck_assert_str_eq(line, "SNAPSHOT? (asks riskd for positions and open orders)");
 }
 END_TEST
 

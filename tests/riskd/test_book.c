@@ -75,6 +75,38 @@ static se_exec_rec_t exec_rec(int kind, const char *coid, const char *fill_id, i
     return e;
 }
 
+typedef struct {
+    int n;
+    char ids[8][SE_ID_MAX];
+    double open[8];
+} listed_t;
+
+static void list_order(void *ctx, const book_open_order_t *o)
+{
+    listed_t *l = ctx;
+    ck_assert_int_lt(l->n, 8);
+    ck_assert_str_eq(o->symbol, "BTC-USD");
+    snprintf(l->ids[l->n], SE_ID_MAX, "%s", o->client_order_id);
+    l->open[l->n++] = o->open_qty;
+}
+
+START_TEST(book_should_list_one_strategys_open_orders_with_what_is_still_open)
+{
+    ck_assert_int_eq(book_order_add(b, "alpha-1-1", A, "BTC-USD", SE_SIDE_BUY, 3), 0);
+    ck_assert_int_eq(book_order_add(b, "beta-1-1", B, "BTC-USD", SE_SIDE_SELL, 2), 0);
+    ck_assert_int_eq(book_order_add(b, "alpha-1-2", A, "BTC-USD", SE_SIDE_SELL, 1), 0);
+    book_fill_t f = { "f1", "alpha-1-1", "BTC-USD", -1, SE_SIDE_BUY, 1, 100, -1 };
+    ck_assert_int_eq(book_apply_fill(b, &f, NULL), 1);
+    ck_assert_int_eq(book_order_remove(b, "alpha-1-2"), 1);
+    listed_t l = { 0 };
+    ck_assert_int_eq(book_for_each_order(b, A, list_order, &l), 1);
+    ck_assert_str_eq(l.ids[0], "alpha-1-1");
+    ck_assert_double_eq_tol(l.open[0], 2, EPS);
+    listed_t all = { 0 };
+    ck_assert_int_eq(book_for_each_order(b, -1, list_order, &all), 2);
+}
+END_TEST
+
 START_TEST(book_should_keep_average_cost_and_realise_on_reduction)
 {
     /* The issue's path, by hand:
@@ -622,6 +654,7 @@ static Suite *book_suite(void)
     tcase_add_test(tc, book_key_field_should_match_the_string_key_and_refuse_unterminated_fields);
     tcase_add_test(tc, book_should_book_venue_fills_from_ring_in_to_the_orders_strategy);
     tcase_add_test(tc, book_should_book_an_exec_fill_of_an_unknown_order_to_its_strategy_index);
+    tcase_add_test(tc, book_should_list_one_strategys_open_orders_with_what_is_still_open);
     suite_add_tcase(s, tc);
     return s;
 }

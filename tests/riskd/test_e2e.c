@@ -98,6 +98,33 @@ static int read_all(const char *ring, void *out, size_t rec_size, int max)
     return (int)head;
 }
 
+/* Ring `in` exists before anyone starts (as ingest would leave it), so
+ * every process attaches to it before the first tick. */
+static void create_ring_in(void)
+{
+    char in_name[SHM_NAME_MAX];
+    ck_assert_int_eq(shm_name(in_name, sizeof in_name, NULL, inst, "in"), 0);
+    shm_ring_spec_t in_spec = { SHM_KIND_BROADCAST, SE_IN_RECORD_SIZE, 65536, SE_RECTYPE_IN };
+    shm_writer_t in;
+    ck_assert_int_eq(shm_writer_open(&in, in_name, &in_spec, NULL), 0);
+    shm_writer_close(&in, false);
+}
+
+/* execd, riskd and one strategy, each attached to every ring it reads. */
+static void start_one_strategy(const char *name, pid_t *execd, pid_t *riskd, pid_t *strat)
+{
+    char ring[40];
+    create_ring_in();
+    *execd = pf_spawn(conf, "execd", NULL);
+    *riskd = pf_spawn(conf, "riskd", NULL);
+    *strat = pf_spawn(conf, "strategyd", name);
+    snprintf(ring, sizeof ring, "sig.%s", name);
+    ck_assert(pf_wait_readers(inst, "in", 3, 20));
+    ck_assert(pf_wait_readers(inst, ring, 1, 20));
+    ck_assert(pf_wait_readers(inst, "exe", 2, 20));
+    ck_assert(pf_wait_readers(inst, "risk", 1, 20));
+}
+
 typedef struct {
     double qty, avg, realized;
 } pos_t;
@@ -131,14 +158,7 @@ static se_risk_rec_t risks[65536];
 START_TEST(pipeline_should_trade_within_limits_and_account_for_every_fill)
 {
     const char *names[3] = { "momentum", "market_making", "scalping" };
-    /* Ring `in` exists before anyone starts (as ingest would leave it), so
-     * every process attaches to it before the first tick. */
-    char in_name[SHM_NAME_MAX];
-    ck_assert_int_eq(shm_name(in_name, sizeof in_name, NULL, inst, "in"), 0);
-    shm_ring_spec_t in_spec = { SHM_KIND_BROADCAST, SE_IN_RECORD_SIZE, 65536, SE_RECTYPE_IN };
-    shm_writer_t in;
-    ck_assert_int_eq(shm_writer_open(&in, in_name, &in_spec, NULL), 0);
-    shm_writer_close(&in, false);
+    create_ring_in();
     pid_t execd = pf_spawn(conf, "execd", NULL), riskd = pf_spawn(conf, "riskd", NULL);
     pid_t strat[3];
     for (int i = 0; i < 3; i++)
@@ -235,17 +255,8 @@ END_TEST
 
 START_TEST(kill_switch_should_halt_every_order_until_it_is_off)
 {
-    char in_name[SHM_NAME_MAX];
-    ck_assert_int_eq(shm_name(in_name, sizeof in_name, NULL, inst, "in"), 0);
-    shm_ring_spec_t in_spec = { SHM_KIND_BROADCAST, SE_IN_RECORD_SIZE, 65536, SE_RECTYPE_IN };
-    shm_writer_t in;
-    ck_assert_int_eq(shm_writer_open(&in, in_name, &in_spec, NULL), 0);
-    shm_writer_close(&in, false);
-    pid_t execd = pf_spawn(conf, "execd", NULL), riskd = pf_spawn(conf, "riskd", NULL);
-    pid_t strat = pf_spawn(conf, "strategyd", "momentum");
-    ck_assert(pf_wait_readers(inst, "in", 3, 20));
-    ck_assert(pf_wait_readers(inst, "sig.momentum", 1, 20));
-    ck_assert(pf_wait_readers(inst, "risk", 1, 20));
+    pid_t execd, riskd, strat;
+    start_one_strategy("momentum", &execd, &riskd, &strat);
     kill(riskd, SIGUSR1);
     /* The switch is on once riskd says so on ring `risk`. */
     static se_risk_rec_t k[65536];
@@ -292,6 +303,89 @@ START_TEST(kill_switch_should_halt_every_order_until_it_is_off)
 }
 END_TEST
 
+/* The orders the test sees working, from rings `ord` and `exe` alone. */
+typedef struct {
+    char id[SE_ID_MAX];
+    double open;
+} working_t;
+
+static int working_orders(working_t *w, int max)
+{
+    int nord = read_all("ord", ords, sizeof ords[0], 65536), nexe = read_all("exe", exes, sizeof exes[0], 65536);
+    int n = 0;
+    for (int o = 0; o < nord; o++)
+        if (ords[o].action == SE_ACTION_NEW && n < max) {
+            snprintf(w[n].id, SE_ID_MAX, "%s", ords[o].client_order_id);
+            w[n++].open = ords[o].qty;
+        }
+    for (int e = 0; e < nexe; e++)
+        for (int i = 0; i < n; i++) {
+            const se_exec_rec_t *x = &exes[e];
+            if (strcmp(w[i].id, x->client_order_id) != 0)
+                continue;
+            if (x->kind == SE_EXEC_FILL)
+                w[i].open = x->leaves_qty;
+            else if (x->kind == SE_EXEC_CANCELLED || (x->kind == SE_EXEC_REJECT && x->action == SE_ACTION_NEW))
+                w[i].open = 0;
+        }
+    int k = 0;
+    for (int i = 0; i < n; i++)
+        if (w[i].open > 1e-9)
+            w[k++] = w[i];
+    return k;
+}
+
+START_TEST(restarted_riskd_should_rebuild_open_orders_and_tell_each_strategy)
+{
+    /* A quiet market: the market maker's quotes rest, unfilled. */
+    FILE *f = fopen(replay, "w");
+    ck_assert_ptr_nonnull(f);
+    for (int i = 0; i < 200; i++)
+        fprintf(f, "{\"symbol\":\"BTC-USD\",\"bid\":99.99,\"ask\":100.01,\"ts\":%lld}\n",
+                1732400000000000000LL + i * 10000000LL);
+    ck_assert_int_eq(fclose(f), 0);
+    pid_t execd, riskd, strat;
+    start_one_strategy("market_making", &execd, &riskd, &strat);
+    ck_assert_int_eq(test_wait(pf_spawn(conf, "ingest", NULL)), 0);
+    ck_assert(pf_wait_quiet(inst, 30));
+    static working_t w[65536];
+    int nw = working_orders(w, 65536);
+    ck_assert_int_gt(nw, 0); /* market making leaves quotes resting */
+
+    /* riskd dies at once and comes back: it must know the same orders. */
+    ck_assert_int_eq(kill(riskd, SIGKILL), 0);
+    ck_assert_int_eq(test_wait(riskd), 128 + SIGKILL);
+    int before = read_all("risk", risks, sizeof risks[0], 65536);
+    riskd = pf_spawn(conf, "riskd", NULL);
+    int64_t deadline = clock_mono_ns() + 20000000000LL;
+    int end = -1, n = before;
+    while (end < 0 && clock_mono_ns() < deadline) {
+        n = read_all("risk", risks, sizeof risks[0], 65536);
+        for (int k = before; k < n && end < 0; k++)
+            if (risks[k].kind == SE_RISK_SNAPSHOT_END && strcmp(risks[k].strategy, "market_making") == 0)
+                end = k;
+        usleep(2000);
+    }
+    ck_assert_msg(end >= 0, "no snapshot from the restarted riskd");
+    int listed = 0;
+    for (int k = before; k < end; k++) {
+        const se_risk_rec_t *r = &risks[k];
+        if (r->kind != SE_RISK_OPEN_ORDER || strcmp(r->strategy, "market_making") != 0)
+            continue;
+        listed++;
+        int i = 0;
+        while (i < nw && strcmp(w[i].id, r->client_order_id) != 0)
+            i++;
+        ck_assert_msg(i < nw, "riskd lists %s, which is not working", r->client_order_id);
+        ck_assert_double_eq_tol(r->qty, w[i].open, 1e-9);
+    }
+    ck_assert_int_eq(listed, nw);
+    ck_assert_double_eq_tol(risks[end].qty, nw, 1e-9);
+    pid_t all[] = { strat, riskd, execd };
+    ck_assert_int_eq(pf_stop(all, 3), 0);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("e2e");
@@ -300,6 +394,7 @@ int main(void)
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, pipeline_should_trade_within_limits_and_account_for_every_fill);
     tcase_add_test(tc, kill_switch_should_halt_every_order_until_it_is_off);
+    tcase_add_test(tc, restarted_riskd_should_rebuild_open_orders_and_tell_each_strategy);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);

@@ -115,7 +115,9 @@ static int read_signals(const char *strategy, se_signal_rec_t *out, int max)
     int n = 0;
     se_signal_rec_t s;
     while (shm_reader_read(&r, &s) == SHM_OK)
-        if (n < max)
+        if (s.action == SE_ACTION_SNAPSHOT) /* each run asks riskd for its snapshot first */
+            continue;
+        else if (n < max)
             out[n++] = s;
         else
             n++;
