@@ -62,6 +62,11 @@ static int client(const char *conf, const char *request, int timeout_ms)
                 set.instance, timeout_ms / 1000);
         return 1;
     }
+    if (rc == -EPROTO) {
+        fprintf(stderr, "strategy-engine: the supervisor of instance %s closed the connection without an "
+                        "answer (is it stopping?)\n", set.instance);
+        return 1;
+    }
     if (rc < 0) {
         fprintf(stderr, "strategy-engine: control socket of instance %s: %s\n", set.instance, strerror(-rc));
         return 1;

@@ -471,7 +471,7 @@ static void apply_plan(sup_t *s, cfg_t *cfg, const plan_t *np, int64_t now)
         add_proc(s, &np->procs[i]);
         proc_t *p = &s->procs[s->n - 1];
         log_info("strategy added to strategies.enabled", LOG_STR("process", p->name));
-        if (s->phase >= PROC_KINDS)
+        if (s->phase >= PROC_STRATEGY) /* else the start order reaches it */
             spawn(s, p, now);
     }
     set_watches(s);
@@ -714,6 +714,8 @@ static void tick(sup_t *s, int64_t now)
             control_close(&c->c);
         }
     }
+    if (s->stop)
+        return; /* shutdown_all calls tick for its deadlines: nothing new starts */
     advance_phases(s, now);
     if (s->reload_due_ns && now >= s->reload_due_ns)
         reload(s, now);
@@ -724,14 +726,17 @@ static void tick(sup_t *s, int64_t now)
 }
 
 /* How long epoll may sleep: 2 ms while something starts (readiness is
- * polled), else until the next deadline, at most 250 ms. */
+ * polled; 50 ms for one that takes longer than a second: it waits for
+ * something), else until the next deadline, at most 250 ms. */
 static int next_timeout_ms(const sup_t *s, int64_t now)
 {
     int64_t until = now + 250 * MS;
     for (int i = 0; i < s->n; i++) {
         const proc_t *p = &s->procs[i];
-        if (p->state == PROC_STARTING)
+        if (p->state == PROC_STARTING && now - p->spawned_ns < 1000 * MS)
             return 2;
+        if (p->state == PROC_STARTING && now + 50 * MS < until)
+            until = now + 50 * MS;
         if (p->state == PROC_BACKOFF && p->next_start_ns < until)
             until = p->next_start_ns;
         if (p->state == PROC_STOPPING && p->stop_deadline_ns < until)
