@@ -23,6 +23,7 @@
 #include "shm/settings.h"
 #include "shm/stats.h"
 #include "supervisor/control.h"
+#include "supervisor/notify.h"
 #include "supervisor/plan.h"
 #include "supervisor/proc.h"
 #include "supervisor/ready.h"
@@ -666,6 +667,10 @@ static void advance_phases(sup_t *s, int64_t now)
             if ((int)p->kind == s->phase && p->state == PROC_STOPPED && !p->started_once)
                 spawn(s, p, now);
         }
+        if (s->phase == PROC_KINDS) {
+            log_info("engine started", LOG_INT("processes", s->n));
+            notify_send("READY=1");
+        }
     }
 }
 
@@ -829,6 +834,7 @@ static void drain_before(sup_t *s, proc_kind_t kind)
 static void shutdown_all(sup_t *s)
 {
     s->stop = true;
+    notify_send("STOPPING=1");
     log_info("stopping: strategies, riskd, execd, ingest");
     for (int i = 0; i < CHECKS_MAX; i++)
         if (s->checks[i].pid > 0)
@@ -881,6 +887,7 @@ static int setup(sup_t *s)
         return rc;
     cfg_warn_unknown(s->cfg);
     proc_file_stat(&s->conf_file, s->conf);
+    notify_init();
     pid_t holder;
     if ((s->lfd = control_listen(&s->set, &holder)) < 0)
         return s->lfd;

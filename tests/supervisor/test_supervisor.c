@@ -10,11 +10,14 @@
 #include <check.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -525,18 +528,70 @@ static bool all_gone(const void *arg)
     return true;
 }
 
+/* A datagram socket standing in for systemd's NOTIFY_SOCKET. */
+static int notify_socket(char *path, size_t size)
+{
+    snprintf(path, size, "%s/notify.sock", dir);
+    int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    struct sockaddr_un a;
+    memset(&a, 0, sizeof a);
+    a.sun_family = AF_UNIX;
+    ck_assert_uint_lt(strlen(path), sizeof a.sun_path);
+    memcpy(a.sun_path, path, strlen(path) + 1);
+    ck_assert_int_eq(bind(fd, (struct sockaddr *)&a, sizeof a), 0);
+    return fd;
+}
+
+static void expect_notification(int fd, const char *what)
+{
+    struct pollfd p = { fd, POLLIN, 0 };
+    ck_assert_msg(poll(&p, 1, 30000) == 1, "no %s from the supervisor", what);
+    char buf[256];
+    ssize_t n = recv(fd, buf, sizeof buf - 1, 0);
+    ck_assert_int_gt(n, 0);
+    buf[n] = '\0';
+    ck_assert_str_eq(buf, what);
+}
+
+/* True when process pid's environment names variable. */
+static bool has_env(pid_t pid, const char *variable)
+{
+    char path[64], env[65536];
+    snprintf(path, sizeof path, "/proc/%d/environ", (int)pid);
+    FILE *f = fopen(path, "r");
+    ck_assert_ptr_nonnull(f);
+    size_t n = fread(env, 1, sizeof env - 1, f);
+    fclose(f);
+    size_t len = strlen(variable);
+    for (size_t i = 0; i < n; i += strlen(env + i) + 1) {
+        env[n] = '\0';
+        if (strncmp(env + i, variable, len) == 0 && env[i + len] == '=')
+            return true;
+    }
+    return false;
+}
+
 START_TEST(graceful_stop_should_leave_no_process_and_no_segment)
 {
     write_config("\"momentum\", \"market_making\", \"ma_cross\"", NULL);
+    char sock[256];
+    int nfd = notify_socket(sock, sizeof sock);
+    setenv("NOTIFY_SOCKET", sock, 1);
     pid_t sup = start_supervisor();
+    unsetenv("NOTIFY_SOCKET");
     wanted = everyone;
+    expect_notification(nfd, "READY=1"); /* once every process has started */
     ck_assert_msg(wait_until(all_up, NULL, 30 * SECOND) >= 0, "not every process came up");
+    ck_assert(!has_env(pid_of("strategyd.momentum"), "NOTIFY_SOCKET"));
+    ck_assert(!has_env(pid_of("riskd"), "NOTIFY_SOCKET"));
     moving_t orders = { "ord", 3 };
     ck_assert_msg(wait_until(moved, &orders, 30 * SECOND) >= 0, "no orders flow");
     pid_t pids[8] = { 0 };
     for (int i = 0; everyone[i]; i++)
         pids[i] = pid_of(everyone[i]);
     ck_assert_int_eq(stop_supervisor(sup), 0);
+    expect_notification(nfd, "STOPPING=1");
+    close(nfd);
     ck_assert(all_gone(pids));
     ck_assert(no_segment_left());
 }
