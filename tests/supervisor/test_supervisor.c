@@ -478,10 +478,8 @@ static bool crasher_failed(const void *arg)
 
 START_TEST(plugin_crashing_on_every_tick_should_back_off_then_be_failed_alone)
 {
-    char crasher[512];
-    snprintf(crasher, sizeof crasher, "crasher = { plugin = \"%s\"; };", fixture("crash_on_tick.so"));
-    ck_assert_int_eq(access(fixture("crash_on_tick.so"), R_OK), 0);
-    write_config("\"momentum\", \"crasher\"", crasher);
+    install(fixture("crash_on_tick.so"), "crasher.so");
+    write_config("\"momentum\", \"crasher\"", "crasher = { plugin = \"crasher.so\"; fast = 3; slow = 8; };");
     pid_t sup = start_supervisor();
     static const char *const rest[] = { "ingest", "execd", "riskd", "strategyd.momentum", NULL };
     wanted = rest;
@@ -515,9 +513,31 @@ START_TEST(plugin_crashing_on_every_tick_should_back_off_then_be_failed_alone)
         ck_assert_int_eq(pid_of(rest[i]), pids[i]);
         ck_assert(up(rest[i]));
     }
+    /* A fixed build of the failed strategy brings it back. */
+    install("plugins/example_plugin.so", "crasher.so");
+    static const char *const fixed[] = { "strategyd.crasher", NULL };
+    wanted = fixed;
+    ck_assert_msg(wait_until(all_up, NULL, 30 * SECOND) >= 0, "the fixed strategy did not start");
+    ck_assert_double_eq(pmetric("supervisor_process_failed", "strategyd.crasher"), 0);
+    ck_assert_double_eq(metric("plugin_reloads_total", "strategy=\"crasher\""), 1);
     ck_assert_int_eq(stop_supervisor(sup), 0);
 }
 END_TEST
+
+/* Runs `strategy-engine -c CONF <args>`; its exit status. With expect, its
+ * output must contain it. */
+static int command(const char *args, const char *expect)
+{
+    char cmd[512], out[8192] = "";
+    snprintf(cmd, sizeof cmd, "%s/strategy-engine -c %s %s 2>&1", pf_bin_dir(), conf, args);
+    FILE *p = popen(cmd, "r");
+    ck_assert_ptr_nonnull(p);
+    size_t got = fread(out, 1, sizeof out - 1, p);
+    out[got] = '\0';
+    int st = pclose(p);
+    ck_assert_msg(!expect || strstr(out, expect), "%s: %s", args, out);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
 
 static bool all_gone(const void *arg)
 {
@@ -616,6 +636,17 @@ START_TEST(killed_supervisor_should_leave_no_orphan_and_a_new_one_take_over)
     ck_assert_msg(wait_until(all_up, NULL, 30 * SECOND) >= 0, "the new supervisor did not bring everything up");
     moving_t orders = { "ord", head_of("ord") + 3 };
     ck_assert_msg(wait_until(moved, &orders, 30 * SECOND) >= 0, "no orders flow after the takeover");
+    /* The operator's commands answer once the process is ready again. */
+    pid_t execd = pid_of("execd"), momentum = pid_of("strategyd.momentum");
+    ck_assert_int_eq(command("restart execd", "execd ready"), 0);
+    ck_assert_int_ne(pid_of("execd"), execd);
+    ck_assert(up("execd"));
+    ck_assert_int_eq(command("reload momentum", "strategyd.momentum ready"), 0);
+    ck_assert_int_ne(pid_of("strategyd.momentum"), momentum);
+    ck_assert_double_eq(metric("plugin_reloads_total", "strategy=\"momentum\""), 1);
+    ck_assert_int_eq(command("reload riskd", NULL), 1);
+    ck_assert_int_eq(command("restart nosuch", NULL), 1);
+    ck_assert_int_eq(command("status", "strategyd.market_making"), 0);
     /* `stop` returns once everything has stopped. */
     char cmd[512];
     snprintf(cmd, sizeof cmd, "%s/strategy-engine -c %s stop > /dev/null", pf_bin_dir(), conf);
