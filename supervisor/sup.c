@@ -455,6 +455,10 @@ static void apply_plan(sup_t *s, cfg_t *cfg, const plan_t *np, int64_t now)
                 i--; /* removed from the table at once */
             continue;
         }
+        if (p->state == PROC_STOPPING && p->then == THEN_REMOVE) {
+            p->then = THEN_START; /* removed, then named again before it had stopped */
+            continue;
+        }
         if (p->kind != PROC_STRATEGY && pp->hash != p->cfg_hash) {
             char cmd[96];
             snprintf(cmd, sizeof cmd, "bin/strategy-engine restart %s", p->name);
