@@ -271,6 +271,7 @@ static void stop_proc(sup_t *s, proc_t *p, proc_then_t then, int64_t now)
 static void restart_proc(sup_t *s, proc_t *p, int64_t now)
 {
     p->ncrashes = 0;
+    p->died_ns = 0; /* not a crash restart: its time is not last_restart_ms */
     if (p->pid > 0)
         stop_proc(s, p, THEN_START, now);
     else if (p->state != PROC_STOPPING)
@@ -363,6 +364,10 @@ static void begin_check(sup_t *s, proc_t *p, int conn, const char *why, int64_t 
     }
     c->pid = pid;
     c->conn = conn;
+    if (conn >= 0) { /* the answer comes with the check's end: only a hang-up is read meanwhile */
+        s->conns[conn].waiting = true;
+        s->conns[conn].wait_name[0] = '\0';
+    }
     c->deadline_ns = now + CHECK_TIMEOUT_NS;
     snprintf(c->name, sizeof c->name, "%s", p->name);
     snprintf(c->why, sizeof c->why, "%s", why);
@@ -376,6 +381,8 @@ static void finish_check(sup_t *s, check_t *c, int status, int64_t now)
     int conn = c->conn;
     c->pid = 0;
     s->reload_due_ns = now; /* the files may have moved on while it ran */
+    if (conn >= 0)
+        s->conns[conn].waiting = false;
     if (!p) {
         if (conn >= 0)
             control_send(&s->conns[conn].c, "error: the strategy was removed meanwhile\n", true);
@@ -641,6 +648,9 @@ static void on_conn(sup_t *s, int ci, int64_t now)
         if (recv(c->c.fd, b, sizeof b, MSG_DONTWAIT) == 0) {
             c->waiting = false;
             control_close(&c->c);
+            for (int i = 0; i < CHECKS_MAX; i++) /* nobody to answer any more */
+                if (s->checks[i].pid > 0 && s->checks[i].conn == ci)
+                    s->checks[i].conn = -1;
         }
         return;
     }
