@@ -336,6 +336,99 @@ static void recover(riskd_t *d)
     publish_snapshots(d);
 }
 
+/* The most signals drain_signals takes from one ring before deciding them. */
+#define RISKD_SIGNAL_BATCH 64
+
+static uint64_t id_hash(const char *id)
+{
+    uint64_t h = 0xcbf29ce484222325ull;
+    for (size_t i = 0; i < SE_ID_MAX && id[i]; i++)
+        h = (h ^ (unsigned char)id[i]) * 0x100000001b3ull;
+    return h;
+}
+
+/* Marks in answered[] the candidates (hashes of their ids, and their actions)
+ * that riskd's own rings answer: an order on `ord`, a refusal on `risk`.
+ * Returns the time from which both histories are complete (a signal born
+ * after it and answered would be seen answered). */
+static int64_t find_answers(riskd_t *d, const uint64_t *hash, const uint8_t *action, bool *answered, int n)
+{
+    int64_t since = INT64_MIN;
+    const shm_writer_t *w = &d->ord;
+    uint64_t head = w->prod_seq, from = head > w->capacity ? head - w->capacity : 0;
+    se_order_rec_t o;
+    bool first = from > 0; /* wrapped: the history starts at its oldest record */
+    for (uint64_t at = from; at < head; at++) {
+        if (shm_peek(&w->seg, at, &o) != SHM_OK)
+            continue;
+        if (first)
+            since = o.ts_risk_ns;
+        first = false;
+        uint64_t h = id_hash(o.client_order_id);
+        for (int i = 0; i < n; i++)
+            answered[i] |= hash[i] == h && action[i] == o.action;
+    }
+    w = &d->risk_ring;
+    head = w->prod_seq, from = head > w->capacity ? head - w->capacity : 0;
+    se_risk_rec_t k;
+    first = from > 0;
+    for (uint64_t at = from; at < head; at++) {
+        if (shm_peek(&w->seg, at, &k) != SHM_OK)
+            continue;
+        if (first && k.ts_ns > since)
+            since = k.ts_ns;
+        first = false;
+        if (k.kind != SE_RISK_REJECT)
+            continue;
+        uint64_t h = id_hash(k.client_order_id);
+        for (int i = 0; i < n; i++)
+            answered[i] |= hash[i] == h;
+    }
+    return since;
+}
+
+/* riskd takes a batch of signals off a ring before it decides them: a riskd
+ * killed in between loses them, and the strategy would wait for an answer
+ * that never comes. Its successor looks at the last batch before its
+ * position: a signal its rings (`ord`, `risk`) do not answer is queued
+ * again; one they answer is not (it would be sent twice). */
+static void requeue_unanswered(riskd_t *d, int strategy)
+{
+    const shm_reader_t *r = &d->sig[strategy].r;
+    uint64_t from = r->pos > RISKD_SIGNAL_BATCH ? r->pos - RISKD_SIGNAL_BATCH : 0;
+    se_signal_rec_t sig[RISKD_SIGNAL_BATCH], evicted;
+    uint64_t hash[RISKD_SIGNAL_BATCH];
+    uint8_t action[RISKD_SIGNAL_BATCH];
+    bool answered[RISKD_SIGNAL_BATCH] = { false };
+    int n = 0;
+    for (uint64_t at = from; at < r->pos; at++) {
+        if (shm_peek(&r->seg, at, &sig[n]) != SHM_OK || sig[n].action == SE_ACTION_SNAPSHOT)
+            continue;
+        sig[n].client_order_id[SE_ID_MAX - 1] = sig[n].symbol[SE_SYMBOL_MAX - 1] = '\0';
+        hash[n] = id_hash(sig[n].client_order_id);
+        action[n] = sig[n].action;
+        n++;
+    }
+    if (n == 0)
+        return;
+    int64_t since = find_answers(d, hash, action, answered, n), mono = clock_mono_ns();
+    int requeued = 0;
+    for (int i = 0; i < n; i++) {
+        /* Older than the histories: answered or not, it cannot be told. */
+        if (answered[i] || sig[i].ts_strategy_ns < since)
+            continue;
+        sig[i].strategy_index = (uint32_t)strategy;
+        if (agg_push(&d->agg, &sig[i], d->priority[strategy], mono, &evicted) == AGG_EVICTED) {
+            stats_add(d->queue_evicted, 1);
+            publish_reject(d, &evicted, "signal_queue_full");
+        }
+        requeued++;
+    }
+    if (requeued)
+        log_warn("signals read by the previous run but never decided: deciding them now",
+                 LOG_STR("strategy", d->names[strategy]), LOG_INT("signals", requeued));
+}
+
 /* Quotes already in `in` when riskd attaches (it may start after ingest):
  * marks from them, so the first signals do not fail for want of a quote. */
 static void mark_from_history(riskd_t *d)
@@ -355,10 +448,11 @@ static void mark_from_history(riskd_t *d)
 
 static void attach(riskd_t *d)
 {
+    bool fresh[BOOK_STRATEGIES_MAX] = { false };
     for (int i = 0; i < d->nstrategies; i++) {
         riskd_input_t *in = &d->sig[i];
         if (!in->attached && shm_try_attach(&in->r, in->segment, SE_SPEC_SIGNAL(0), "riskd") == 0)
-            in->attached = true;
+            in->attached = fresh[i] = true;
     }
     if (!d->in.attached && shm_try_attach(&d->in.r, d->in.segment, SE_SPEC_IN(0), "riskd") == 0) {
         d->in.attached = true;
@@ -368,6 +462,10 @@ static void attach(riskd_t *d)
         d->exe.attached = true;
         recover(d);
     }
+    /* After the book is rebuilt: they are decided against it. */
+    for (int i = 0; i < d->nstrategies; i++)
+        if (fresh[i])
+            requeue_unanswered(d, i);
 }
 
 int riskd_open(riskd_t *d, const cfg_t *cfg, const shm_settings_t *set)
@@ -482,7 +580,7 @@ static int drain_signals(riskd_t *d)
     for (int i = 0; i < d->nstrategies; i++) {
         riskd_input_t *in = &d->sig[i];
         se_signal_rec_t sig, evicted;
-        for (int k = 0; in->attached && k < 64; k++) {
+        for (int k = 0; in->attached && k < RISKD_SIGNAL_BATCH; k++) {
             shm_status_t st = shm_reader_read(&in->r, &sig);
             if (st == SHM_RETIRED) { /* the strategy restarted with a new ring */
                 shm_reader_close(&in->r);

@@ -18,13 +18,7 @@ static char inst[40], conf[128];
 
 static void setup(void)
 {
-    snprintf(inst, sizeof inst, "t%d-x", (int)getpid());
-    snprintf(conf, sizeof conf, "/tmp/se-execd-restart-%d.conf", (int)getpid());
-    FILE *f = fopen(conf, "w");
-    ck_assert_ptr_nonnull(f);
-    fprintf(f, "engine = { instance = \"%s\"; mode = \"simulation\"; idleSpinUs = 0; };\n"
-               "execution = { sim = { latencyUs = 0; }; };\nhttp = { enabled = false; };\n", inst);
-    ck_assert_int_eq(fclose(f), 0);
+    ck_assert(pf_instance(inst, conf, "x", "execution = { sim = { latencyUs = 0; }; };\nhttp = { enabled = false; };"));
 }
 
 static void teardown(void)
@@ -33,31 +27,11 @@ static void teardown(void)
     test_ring_cleanup();
 }
 
-static void ring(const char *r, char *out)
-{
-    ck_assert_int_eq(shm_name(out, SHM_NAME_MAX, NULL, inst, r), 0);
-}
-
-static se_order_rec_t order(const char *id)
-{
-    se_order_rec_t o;
-    memset(&o, 0, sizeof o);
-    o.action = SE_ACTION_NEW;
-    o.side = SE_SIDE_BUY;
-    o.order_type = SE_ORDER_LIMIT;
-    o.qty = 1;
-    o.price = 90;
-    strcpy(o.symbol, "BTC-USD");
-    strcpy(o.strategy, "alpha");
-    strcpy(o.client_order_id, id);
-    return o;
-}
-
 START_TEST(order_answered_before_the_crash_should_not_be_executed_again)
 {
     char name[SHM_NAME_MAX];
     /* What the killed execd left: its ACK of alpha-1-1 on `exe` ... */
-    ring(SE_RING_EXEC, name);
+    ck_assert_int_eq(shm_name(name, sizeof name, NULL, inst, SE_RING_EXEC), 0);
     shm_writer_t exe;
     shm_ring_spec_t exe_spec = SE_SPEC_EXEC(EXECD_DEFAULT_EXE_CAPACITY), ord_spec = SE_SPEC_ORDER(1024);
     ck_assert_int_eq(shm_writer_open(&exe, name, &exe_spec, NULL), 0);
@@ -70,10 +44,10 @@ START_TEST(order_answered_before_the_crash_should_not_be_executed_again)
     ck_assert_int_eq(shm_writer_write(&exe, &ack), SHM_OK);
     shm_writer_close(&exe, false);
     /* ... and alpha-1-1 still unconsumed on `ord`, alpha-1-2 behind it. */
-    ring(SE_RING_ORDERS, name);
+    ck_assert_int_eq(shm_name(name, sizeof name, NULL, inst, SE_RING_ORDERS), 0);
     shm_writer_t ord;
     ck_assert_int_eq(shm_writer_open(&ord, name, &ord_spec, NULL), 0);
-    se_order_rec_t o1 = order("alpha-1-1"), o2 = order("alpha-1-2");
+    se_order_rec_t o1 = pf_order("alpha-1-1", 90), o2 = pf_order("alpha-1-2", 90);
     ck_assert_int_eq(shm_writer_write(&ord, &o1), SHM_OK);
     ck_assert_int_eq(shm_writer_write(&ord, &o2), SHM_OK);
 
@@ -83,7 +57,7 @@ START_TEST(order_answered_before_the_crash_should_not_be_executed_again)
     ck_assert_int_eq(pf_stop(&execd, 1), 0);
     shm_writer_close(&ord, false);
 
-    ring(SE_RING_EXEC, name);
+    ck_assert_int_eq(shm_name(name, sizeof name, NULL, inst, SE_RING_EXEC), 0);
     shm_segment_t seg;
     ck_assert_int_eq(shm_segment_map(&seg, name, false), 0);
     uint64_t head = shm__load_acquire(&seg.hdr->prod_seq);
