@@ -6,7 +6,7 @@
 BUILD   ?= release
 OUT     := build/$(BUILD)
 CC      ?= gcc
-PKGS    := libconfig
+PKGS    := libconfig libmicrohttpd libsystemd
 CFLAGS_BASE := -std=gnu11 -Wall -Wextra -Werror -g -MMD -MP -I. -D_GNU_SOURCE \
                $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 LDLIBS_BASE := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -ldl -lpthread -lrt -lm
@@ -44,10 +44,15 @@ PLUGINS   := $(patsubst plugins/c/%.c,plugins/%.so,$(wildcard plugins/c/*.c))
 
 TEST_SRC  := $(wildcard tests/*/test_*.c)
 TEST_BINS := $(TEST_SRC:%.c=$(OUT)/%)
+# Tests written as scripts (tests/*/test_*.sh) run like the programs, through
+# a link in the build directory (the script finds the source tree from it).
+TEST_SCRIPTS := $(wildcard tests/*/test_*.sh)
+TEST_BINS += $(TEST_SCRIPTS:%=$(OUT)/%)
 TEST_SUPPORT_SRC := $(wildcard tests/support/*.c)
 TEST_SUPPORT_OBJ := $(TEST_SUPPORT_SRC:%.c=$(OUT)/%.o)
-# Tests that make sense under ThreadSanitizer: the in-process ring tests.
-TSAN_TESTS := $(OUT)/tests/shm/test_ring
+# Tests that make sense under ThreadSanitizer: the in-process ring tests, and
+# the HTTP server and service threads.
+TSAN_TESTS := $(OUT)/tests/shm/test_ring $(OUT)/tests/common/test_http $(OUT)/tests/common/test_service
 
 BENCH_BINS := $(patsubst tools/bench/%.c,$(OUT)/tools/bench/%,$(wildcard tools/bench/*.c))
 
@@ -79,6 +84,10 @@ $(OUT)/tests/strategyd/plugins/%.so: tests/strategyd/plugins/%.c plugins/include
 	@mkdir -p $(dir $@)
 	$(CC) -std=gnu11 -Wall -Wextra -Werror -O2 -g -fPIC -shared -fvisibility=hidden \
 	  -Iplugins/include $< -o $@
+
+$(OUT)/tests/%.sh: tests/%.sh
+	@mkdir -p $(dir $@)
+	ln -sf $(abspath $<) $@
 
 $(OUT)/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -129,14 +138,15 @@ VALGRIND_TESTS := tests/common/test_config tests/common/test_log tests/shm/test_
                   tests/strategyd/test_scalping tests/strategyd/test_example_plugin \
                   tests/strategyd/test_host tests/common/test_records tests/riskd/test_aggregator \
                   tests/riskd/test_book tests/riskd/test_checks tests/execd/test_sim \
-                  tests/ingest/test_synthetic tests/supervisor/test_policy
+                  tests/ingest/test_synthetic tests/common/test_http tests/common/test_service \
+                  tests/riskd/test_health tests/supervisor/test_policy
 valgrind: deps
 	@$(MAKE) --no-print-directory build
 	@CK_FORK=no CK_TIMEOUT_MULTIPLIER=10 TEST_WRAPPER="valgrind -q --error-exitcode=1 \
 	  --leak-check=full --errors-for-leak-kinds=definite" tests/run.sh $(OUT) $(VALGRIND_TESTS)
 
 tsan: deps
-	@$(MAKE) --no-print-directory BUILD=tsan build/tsan/tests/shm/test_ring
+	@$(MAKE) --no-print-directory BUILD=tsan $(TSAN_TESTS:$(OUT)/%=build/tsan/%)
 	@TSAN_OPTIONS=halt_on_error=1 CK_TIMEOUT_MULTIPLIER=6 \
 	  tests/run.sh build/tsan $(TSAN_TESTS:$(OUT)/%=%)
 

@@ -18,6 +18,7 @@ static const char *const known_keys[] = {
     "engine.signalTtlMs",
     "engine.hotReload",
     "engine.pluginsDir",
+    "engine.logLevel",
     "strategies.enabled",
     "strategies.configs.*.**",
     "risk.**",

@@ -40,11 +40,10 @@ static void read_env_level(void)
     const char *v = getenv("SE_LOG_LEVEL");
     if (!v || !*v)
         return;
-    for (int i = LOG_LEVEL_DEBUG; i <= LOG_LEVEL_ERROR; i++) {
-        if (strcasecmp(v, level_names[i]) == 0) {
-            atomic_store_explicit(&threshold, i, memory_order_relaxed);
-            return;
-        }
+    log_level_t level;
+    if (log_level_parse(v, &level) == 0) {
+        atomic_store_explicit(&threshold, (int)level, memory_order_relaxed);
+        return;
     }
     log_warn("SE_LOG_LEVEL not recognised, level unchanged", LOG_STR("value", v),
              LOG_STR("expected", "debug|info|warn|error"));
@@ -70,6 +69,31 @@ void log_set_level(log_level_t level)
 log_level_t log_get_level(void)
 {
     return (log_level_t)atomic_load_explicit(&threshold, memory_order_relaxed);
+}
+
+int log_level_parse(const char *name, log_level_t *out)
+{
+    for (int i = LOG_LEVEL_DEBUG; name && i <= LOG_LEVEL_ERROR; i++)
+        if (strcasecmp(name, level_names[i]) == 0) {
+            *out = (log_level_t)i;
+            return 0;
+        }
+    return -EINVAL;
+}
+
+const char *log_level_name(log_level_t level)
+{
+    return (unsigned)level <= LOG_LEVEL_ERROR ? level_names[level] : level_names[LOG_LEVEL_ERROR];
+}
+
+log_level_t log_cycle_level(void)
+{
+    int cur = atomic_load_explicit(&threshold, memory_order_relaxed), next;
+    do
+        next = cur >= LOG_LEVEL_ERROR ? LOG_LEVEL_DEBUG : cur + 1;
+    while (!atomic_compare_exchange_weak_explicit(&threshold, &cur, next, memory_order_relaxed,
+                                                  memory_order_relaxed));
+    return (log_level_t)next;
 }
 
 void log_set_fd(int fd)

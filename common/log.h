@@ -69,6 +69,17 @@ void log_set_level(log_level_t level);
 /* Returns the current threshold. */
 log_level_t log_get_level(void);
 
+/* Parses "debug", "info", "warn" or "error" (any case) into *out. Returns 0
+ * or -EINVAL (out untouched). */
+int log_level_parse(const char *name, log_level_t *out);
+
+/* The name of a level ("debug" ... "error"); "error" for anything beyond. */
+const char *log_level_name(log_level_t level);
+
+/* Moves the threshold one step, debug -> info -> warn -> error -> debug
+ * (SIGUSR1), atomically, and returns the new level. */
+log_level_t log_cycle_level(void);
+
 /* Sends later lines to fd (default 2, stderr). The caller keeps ownership of
  * fd. Meant for tests. */
 void log_set_fd(int fd);

@@ -154,6 +154,8 @@ typedef enum {
     SE_EXEC_REJECT = 2,    /* refused; reason says why */
     SE_EXEC_CANCELLED = 3, /* no longer working; leaves_qty will never fill */
     SE_EXEC_FILL = 4,      /* an execution: qty at price, fill_id unique */
+    SE_EXEC_VENUE = 5,     /* the venue link changed: reason "circuit_open" or
+                              "circuit_closed"; strategy and client_order_id empty */
 } se_exec_kind_t;
 
 typedef struct {

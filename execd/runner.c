@@ -9,6 +9,7 @@
 #include "common/clock.h"
 #include "common/err.h"
 #include "common/log.h"
+#include "common/service.h"
 
 int execd_open(execd_t *x, const cfg_t *cfg, const shm_settings_t *set)
 {
@@ -38,6 +39,7 @@ int execd_open(execd_t *x, const cfg_t *cfg, const shm_settings_t *set)
         return rc;
     stats_t *s = &x->stats;
     x->submitted = stats_metric(s, STATS_COUNTER, "orders_submitted_total", NULL);
+    x->rejected = stats_metric(s, STATS_COUNTER, "orders_rejected_total", NULL);
     x->cancels = stats_metric(s, STATS_COUNTER, "order_cancels_submitted_total", NULL);
     x->acks = stats_metric(s, STATS_COUNTER, "execution_reports_total", "kind=\"ack\"");
     x->rejects = stats_metric(s, STATS_COUNTER, "execution_reports_total", "kind=\"reject\"");
@@ -56,7 +58,11 @@ static void publish(void *ctx, const se_exec_rec_t *report)
     execd_t *x = ctx;
     switch (report->kind) {
     case SE_EXEC_ACK: stats_add(x->acks, 1); break;
-    case SE_EXEC_REJECT: stats_add(x->rejects, 1); break;
+    case SE_EXEC_REJECT:
+        stats_add(x->rejects, 1);
+        if (report->action != SE_ACTION_CANCEL) /* a refused cancel is no rejected order */
+            stats_add(x->rejected, 1);
+        break;
     case SE_EXEC_CANCELLED: stats_add(x->cancelled, 1); break;
     case SE_EXEC_FILL: stats_add(x->fills, 1); break;
     }
@@ -184,6 +190,7 @@ int execd_run(execd_t *x, const volatile sig_atomic_t *stop)
     while (!*stop) {
         /* Chores run on time even when execd never idles. */
         int64_t mono = clock_mono_ns();
+        svc_beat(mono);
         if (mono >= x->next_heartbeat_ns) {
             shm_writer_heartbeat(&x->exe);
             shm_writer_heartbeat(&x->stats.w);

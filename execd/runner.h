@@ -26,7 +26,7 @@ typedef struct {
     stats_t stats;
     exec_backend_t backend;
     int64_t spin_ns;
-    stats_metric_t *submitted, *cancels, *acks, *rejects, *cancelled, *fills, *order_latency,
+    stats_metric_t *submitted, *rejected, *cancels, *acks, *rejects, *cancelled, *fills, *order_latency,
         *tick_to_order, *lapped_in, *lost_in;
     uint64_t lost_in_counted;
     int64_t next_heartbeat_ns;

@@ -1,6 +1,8 @@
 /* main.c -- bin/ingest: the engine's only door for outside data. Reads the
  * configured feed (ingest.feed: synthetic | replay), validates every message
- * and publishes fixed-size records to ring `in`. Stops cleanly on SIGTERM/SIGINT. */
+ * and publishes fixed-size records to ring `in`. Serves /health, /metrics and
+ * /loglevel on ingest.httpPort (9091); SIGUSR1 cycles the log level. Stops
+ * cleanly on SIGTERM/SIGINT. */
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,6 +12,7 @@
 #include "common/config.h"
 #include "common/err.h"
 #include "common/log.h"
+#include "common/service.h"
 #include "ingest/publisher.h"
 #include "ingest/replay.h"
 #include "ingest/synthetic.h"
@@ -31,7 +34,7 @@ static int fail(const char *what)
 
 int main(int argc, char **argv)
 {
-    log_init("ingest");
+    svc_early("ingest");
     for (int i = 1; i < argc; i++)
         if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
             puts("usage: ingest [-c CONFIG]   (or CONFIG_PATH=CONFIG ingest)");
@@ -41,10 +44,12 @@ int main(int argc, char **argv)
     cfg_t *cfg = NULL;
     if (path && cfg_open(&cfg, path) < 0)
         return fail("config");
-    cfg_warn_unknown(cfg);
     shm_settings_t set;
-    if (shm_settings_load(cfg, &set) < 0)
+    svc_t *svc = NULL;
+    const svc_config_t sc = { "ingest", "ingest", "ingest.httpPort", 9091, 0 };
+    if (shm_settings_load(cfg, &set) < 0 || svc_open(&svc, cfg, &sc) < 0)
         return fail("config");
+    cfg_warn_unknown(cfg);
     const char *feed;
     if (cfg_get_string(cfg, "ingest.feed", "synthetic", &feed) < 0)
         return fail("config");
@@ -71,12 +76,18 @@ int main(int argc, char **argv)
     publisher_t pub;
     if (publisher_open(&pub, cfg, &set) < 0)
         return fail("ring in");
+    if (svc_start(svc, &pub.stats) < 0) {
+        publisher_close(&pub);
+        return fail("http");
+    }
     log_info("ingest started", LOG_STR("feed", feed), LOG_STR("ring", pub.in.seg.name),
              LOG_UINT("capacity", pub.in.capacity), LOG_UINT("head", pub.in.prod_seq));
+    svc_ready(svc);
     int rc = strcmp(feed, "synthetic") == 0 ? synth_run(&synth, &pub, &stop)
                                             : replay_run(&replay, &pub, &stop);
     if (rc < 0)
         log_error("feed failed", LOG_STR("feed", feed), LOG_STR("error", se_errmsg()));
+    svc_close(svc);
     log_info("ingest stopped", LOG_UINT("published", pub.seq), LOG_BOOL("signalled", stop != 0));
     publisher_close(&pub);
     cfg_close(cfg);

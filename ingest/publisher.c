@@ -6,6 +6,7 @@
 
 #include "common/err.h"
 #include "common/log.h"
+#include "common/service.h"
 
 int publisher_open(publisher_t *p, const cfg_t *cfg, const shm_settings_t *set)
 {
@@ -60,6 +61,7 @@ void publisher_idle(publisher_t *p)
 {
     publisher_flush(p);
     int64_t now = clock_mono_ns();
+    svc_beat(now); /* the feed loop is alive (watchdog, /health) */
     if (now < p->next_heartbeat_ns)
         return;
     shm_writer_heartbeat(&p->in);

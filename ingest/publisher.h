@@ -62,7 +62,9 @@ static inline void publisher_flush(publisher_t *p)
  * file.jsonl:12", "redis md.BTC-USD"). */
 void publisher_drop(publisher_t *p, val_result_t why, const val_detail_t *detail, const char *where);
 
-/* Once a second: refreshes the ring and stats heartbeats. Cheap to call often. */
+/* Marks the feed loop alive (svc_beat) and, once a second, refreshes the ring
+ * and stats heartbeats. Cheap to call often; feeds call it at least every
+ * 100 ms (before each wait, which they cap at 100 ms) and every 4096 records. */
 void publisher_idle(publisher_t *p);
 
 #endif

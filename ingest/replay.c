@@ -48,12 +48,13 @@ static void pace(pacer_t *pc, int64_t ts, publisher_t *p, const volatile sig_ato
     }
     pc->last_ts = ts;
     int64_t due = pc->start_mono + (int64_t)((double)(ts - pc->first_ts) / pc->speed);
-    if (due <= clock_mono_ns())
-        return;
-    publisher_idle(p);
-    struct timespec t = { due / 1000000000, due % 1000000000 };
-    while (!*stop && clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &t, NULL) == EINTR)
-        ;
+    /* In steps of at most 100 ms, so a slow replay still beats. */
+    for (int64_t now = clock_mono_ns(); due > now && !*stop; now = clock_mono_ns()) {
+        publisher_idle(p);
+        int64_t until = due - now > 100000000 ? now + 100000000 : due;
+        struct timespec t = { until / 1000000000, until % 1000000000 };
+        clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &t, NULL); /* EINTR: the loop re-checks */
+    }
 }
 
 int replay_run(const replay_config_t *c, publisher_t *p, const volatile sig_atomic_t *stop)

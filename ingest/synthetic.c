@@ -133,12 +133,14 @@ int synth_run(const synth_config_t *c, publisher_t *p, const volatile sig_atomic
         if (period_ns > 0) {
             int64_t due = start + (int64_t)((double)i * period_ns);
             int64_t now = clock_mono_ns();
-            if (due > now) {
+            /* In steps of at most 100 ms, so a slow feed still beats. */
+            while (due > now && !*stop) {
                 publisher_idle(p);
-                sleep_until(due);
-                if (*stop)
-                    break;
+                sleep_until(due - now > 100000000 ? now + 100000000 : due);
+                now = clock_mono_ns();
             }
+            if (*stop)
+                break;
         }
         synth_next(&s, &rec);
         publisher_put(p, &rec);

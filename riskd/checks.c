@@ -21,7 +21,7 @@
 
 static const char R_START[] = "start", R_KILL[] = "kill_switch", R_KILL_OFF[] = "kill_switch_off",
                   R_DAILY[] = "daily_loss", R_DRAWDOWN[] = "drawdown", R_RESET[] = "daily_reset",
-                  R_CLEARED[] = "breaches_cleared";
+                  R_CLEARED[] = "breaches_cleared", R_VENUE_DOWN[] = "venue_down", R_VENUE_UP[] = "venue_up";
 
 static const char *const rule_names[RISK_RULE_COUNT] = {
     [RISK_OK] = "ok",
@@ -528,6 +528,9 @@ static bool settle(risk_t *r, const char *active_reason)
     if (r->kill_switch) {
         st = SE_TRADING_HALTED;
         why = R_KILL;
+    } else if (r->venue_down) {
+        st = SE_TRADING_HALTED;
+        why = R_VENUE_DOWN;
     } else if (r->daily_breached || r->drawdown_breached) {
         st = r->limits.breach_action == LIMITS_BREACH_HALT ? SE_TRADING_HALTED : SE_TRADING_REDUCING;
         why = r->daily_breached ? R_DAILY : R_DRAWDOWN;
@@ -564,6 +567,12 @@ bool risk_set_kill_switch(risk_t *r, bool on)
 {
     r->kill_switch = on;
     return settle(r, R_KILL_OFF);
+}
+
+bool risk_set_venue_down(risk_t *r, bool down)
+{
+    r->venue_down = down;
+    return settle(r, R_VENUE_UP);
 }
 
 bool risk_clear_breaches(risk_t *r)

@@ -85,7 +85,8 @@
  * reset (book_daily_reset), the drawdown latch only through
  * risk_clear_breaches (an operator's decision, after book_reset_peak). The
  * kill switch overrides everything (HALTED); turning it off returns to what the
- * latches say. */
+ * latches say. An open circuit breaker in execd (the venue unreachable) halts
+ * too, until it closes. */
 #ifndef RISKD_CHECKS_H
 #define RISKD_CHECKS_H
 
@@ -163,6 +164,7 @@ typedef struct {
     se_trading_state_t state;
     const char *reason;      /* why the current state was entered (static string) */
     bool kill_switch;
+    bool venue_down;         /* execd's circuit breaker is open (SE_EXEC_VENUE) */
     bool daily_breached, drawdown_breached;
     int64_t daily_breach_day; /* book_day_start_ns when daily_breached latched */
     risk__symset_t whitelist, blacklist;
@@ -225,6 +227,12 @@ bool risk_update_state(risk_t *r, const book_t *b, int64_t now_ns);
  * reason "kill_switch_off"). Returns true if the state or reason changed. */
 bool risk_set_kill_switch(risk_t *r, bool on);
 
+/* execd's circuit breaker opened (down: HALTED, reason "venue_down": no order
+ * could reach the venue anyway) or closed (back to what the kill switch and
+ * latches say, reason "venue_up"). The kill switch outranks it. Returns true
+ * if the state or reason changed. */
+bool risk_set_venue_down(risk_t *r, bool down);
+
 /* An operator's reset of both breach latches (call book_reset_peak first, or
  * the drawdown latches again at the next risk_update_state). Returns true if
  * the state or reason changed (reason "breaches_cleared"). */
@@ -232,7 +240,8 @@ bool risk_clear_breaches(risk_t *r);
 
 static inline se_trading_state_t risk_state(const risk_t *r) { return r->state; }
 /* A short static string: "start", "kill_switch", "kill_switch_off",
- * "daily_loss", "drawdown", "daily_reset" or "breaches_cleared". */
+ * "daily_loss", "drawdown", "daily_reset", "breaches_cleared", "venue_down"
+ * or "venue_up". */
 static inline const char *risk_state_reason(const risk_t *r) { return r->reason; }
 static inline bool risk_kill_switch(const risk_t *r) { return r->kill_switch; }
 static inline const risk_limits_t *risk_limits(const risk_t *r) { return &r->limits; }

@@ -11,11 +11,14 @@
 #include "common/clock.h"
 #include "common/err.h"
 #include "common/log.h"
+#include "common/service.h"
 
 /* Adds every strategy of strategies.enabled riskd does not know yet (all of
- * them at start; those added to the config since, when it changes) and
- * updates the priorities of the others. A strategy removed from the config
- * keeps its place: its ring just goes quiet, and its index stays its own. */
+ * them at start; those added to the config since, when it changes). A
+ * strategy removed from the config keeps its place: its ring just goes
+ * quiet, and its index stays its own. The priorities of known strategies
+ * are kept (a change applies when riskd restarts): the HTTP thread reads
+ * them, and only the count is published for it (release, after the name). */
 static int read_strategies(riskd_t *d, const cfg_t *cfg)
 {
     const char **enabled;
@@ -31,10 +34,8 @@ static int read_strategies(riskd_t *d, const cfg_t *cfg)
         int k = 0;
         while (k < d->nstrategies && strcmp(d->names[k], enabled[i]) != 0)
             k++;
-        if (k < d->nstrategies) {
-            d->priority[k] = (int)prio;
+        if (k < d->nstrategies)
             continue;
-        }
         if (k == BOOK_STRATEGIES_MAX)
             return cfg_value_error(cfg, "strategies.enabled", "strategy %s: at most %d strategies", enabled[i],
                                    BOOK_STRATEGIES_MAX);
@@ -47,7 +48,8 @@ static int read_strategies(riskd_t *d, const cfg_t *cfg)
             return se_err(rc, "riskd: cannot book strategy '%s'", enabled[i]);
         snprintf(d->names[k], SE_STRATEGY_MAX, "%s", enabled[i]);
         d->priority[k] = (int)prio;
-        d->nstrategies++;
+        /* Pairs with the acquire load of the HTTP thread (endpoints.c). */
+        __atomic_store_n(&d->nstrategies, k + 1, __ATOMIC_RELEASE);
         if (d->started)
             log_info("strategy added to strategies.enabled: its signals are read from now on",
                      LOG_STR("strategy", d->names[k]), LOG_STR("ring", d->sig[k].segment));
@@ -118,6 +120,58 @@ static void open_metrics(riskd_t *d)
     d->in_lost = stats_metric(s, STATS_COUNTER, "ring_dropped_records_total", "ring=\"in\"");
     d->exe_lapped = stats_metric(s, STATS_COUNTER, "ring_lapped_total", "ring=\"exe\"");
     d->exe_lost = stats_metric(s, STATS_COUNTER, "ring_dropped_records_total", "ring=\"exe\"");
+    d->active = stats_metric(s, STATS_GAUGE, "active_strategies", NULL);
+    /* Every reason publish_reject can give, so the counters exist from the start. */
+    static const char *const extra[] = { "order_book_full", "order_ring_full", "signal_stale", "signal_queue_full" };
+    d->nreject_rules = 0;
+    for (int i = 1; i < RISK_RULE_COUNT + 4; i++) {
+        const char *rule = i < RISK_RULE_COUNT ? risk_rule_name((risk_rule_t)i) : extra[i - RISK_RULE_COUNT];
+        char labels[STATS_LABELS_MAX];
+        snprintf(labels, sizeof labels, "rule=\"%s\"", rule);
+        d->reject_rules[d->nreject_rules] = rule;
+        d->rejected[d->nreject_rules++] = stats_metric(s, STATS_COUNTER, "orders_rejected_total", labels);
+    }
+}
+
+/* ---- what riskd shares with its HTTP threads --------------------------------- */
+
+uint64_t riskd_request_kill_switch(riskd_ctl_t *ctl, bool on)
+{
+    atomic_store_explicit(&ctl->kill_wanted, on ? 1 : 0, memory_order_relaxed);
+    /* Release: the loop that sees this count (acquire) sees kill_wanted. */
+    return atomic_fetch_add_explicit(&ctl->kill_requests, 1, memory_order_release) + 1;
+}
+
+static void share_state(riskd_t *d)
+{
+    atomic_store_explicit(&d->ctl.state, (int)risk_state(&d->risk), memory_order_relaxed);
+    atomic_store_explicit(&d->ctl.reason, risk_state_reason(&d->risk), memory_order_relaxed);
+    atomic_store_explicit(&d->ctl.kill_switch, risk_kill_switch(&d->risk), memory_order_relaxed);
+}
+
+static void publish_state(riskd_t *d);
+
+static void apply_kill_requests(riskd_t *d)
+{
+    uint64_t req = atomic_load_explicit(&d->ctl.kill_requests, memory_order_acquire);
+    if (req == atomic_load_explicit(&d->ctl.kill_applied, memory_order_relaxed))
+        return;
+    bool on = atomic_load_explicit(&d->ctl.kill_wanted, memory_order_relaxed) == 1;
+    log_warn(on ? "kill switch on" : "kill switch off");
+    if (risk_set_kill_switch(&d->risk, on))
+        publish_state(d);
+    share_state(d);
+    /* Release: an HTTP thread that sees this count (acquire) sees the new state. */
+    atomic_store_explicit(&d->ctl.kill_applied, req, memory_order_release);
+}
+
+/* Strategies whose signal ring riskd reads and whose writer runs. */
+static void count_active(riskd_t *d)
+{
+    int n = 0;
+    for (int i = 0; i < d->nstrategies; i++)
+        n += d->sig[i].attached && shm_owner_alive(shm__load_relaxed(&d->sig[i].r.seg.hdr->writer));
+    stats_set(d->active, n);
 }
 
 /* ---- what riskd says on ring `risk` ------------------------------------------ */
@@ -137,6 +191,12 @@ static void risk_rec(riskd_t *d, se_risk_rec_t *k, uint8_t kind, int strategy)
 
 static void publish_reject(riskd_t *d, const se_signal_rec_t *sig, const char *rule)
 {
+    for (int i = 0; i < d->nreject_rules; i++)
+        if (strcmp(d->reject_rules[i], rule) == 0) {
+            if (d->rejected[i])
+                stats_add(d->rejected[i], 1);
+            break;
+        }
     se_risk_rec_t k;
     risk_rec(d, &k, SE_RISK_REJECT, (int)sig->strategy_index); /* drain_signals set the index */
     k.side = sig->side;
@@ -188,6 +248,7 @@ static void publish_state(riskd_t *d)
     risk_rec(d, &k, SE_RISK_STATE, -1);
     snprintf(k.rule, sizeof k.rule, "%s", risk_state_reason(&d->risk));
     stats_set(d->state_gauge, (double)k.state);
+    share_state(d);
     shm_writer_write(&d->risk_ring, &k);
     log_warn("trading state changed", LOG_STR("state", risk_state_name(risk_state(&d->risk))),
              LOG_STR("reason", risk_state_reason(&d->risk)));
@@ -257,6 +318,22 @@ static void after_book_change(riskd_t *d, int rc, const book_change_t *chg, bool
         publish_state(d);
 }
 
+/* A report about the venue link, not an order: execd's circuit breaker
+ * opened or closed. Returns true if e was one. */
+static bool on_venue(riskd_t *d, const se_exec_rec_t *e)
+{
+    if (e->kind != SE_EXEC_VENUE)
+        return false;
+    char reason[SE_REASON_MAX];
+    snprintf(reason, sizeof reason, "%.*s", SE_REASON_MAX - 1, e->reason);
+    bool down = strcmp(reason, "circuit_open") == 0;
+    if (!down && strcmp(reason, "circuit_closed") != 0)
+        log_warn("unknown venue report on ring exe ignored", LOG_STR("reason", reason));
+    else if (risk_set_venue_down(&d->risk, down))
+        publish_state(d);
+    return true;
+}
+
 /* ---- recovery ----------------------------------------------------------------- */
 
 /* Orders riskd approved that are still in its own ring `ord` (execd may not
@@ -284,6 +361,8 @@ static int recover_approved(riskd_t *d, int64_t since)
 static void recover_exec(riskd_t *d, se_exec_rec_t *e, uint64_t *fills)
 {
     e->symbol[SE_SYMBOL_MAX - 1] = e->client_order_id[SE_ID_MAX - 1] = e->fill_id[SE_ID_MAX - 1] = '\0';
+    if (on_venue(d, e)) /* the last word on the venue still holds */
+        return;
     if (e->kind == SE_EXEC_ACK && e->action == SE_ACTION_NEW && e->strategy_index < (uint32_t)d->nstrategies &&
         !book_order_is_open(&d->book, e->client_order_id)) {
         double open = e->leaves_qty > 0 ? e->leaves_qty : e->qty;
@@ -476,6 +555,10 @@ int riskd_open(riskd_t *d, const cfg_t *cfg, const shm_settings_t *set)
     int64_t qcap, ttl_ms, snap_ms;
     int rc;
     book_config_t bc = { 0, 0, 0, 0 };
+    const char *mode;
+    if ((rc = cfg_get_string(cfg, "engine.mode", "simulation", &mode)) < 0)
+        return rc;
+    snprintf(d->mode, sizeof d->mode, "%s", mode);
     if ((rc = limits_load(cfg, &d->limits)) < 0 ||
         (rc = cfg_get_int_range(cfg, "engine.signalBufferSize", RISKD_DEFAULT_QUEUE, 1, AGG_MAX_CAPACITY, &qcap)) < 0 ||
         (rc = cfg_get_int_range(cfg, "engine.signalTtlMs", RISKD_DEFAULT_TTL_MS, 0, 3600000, &ttl_ms)) < 0 ||
@@ -501,6 +584,7 @@ int riskd_open(riskd_t *d, const cfg_t *cfg, const shm_settings_t *set)
     book_daily_reset(&d->book, now);
     d->next_reset_ns = book_next_reset_ns(&d->limits, now);
     stats_set(d->state_gauge, (double)risk_state(&d->risk));
+    share_state(d);
     attach(d);
     struct stat st;
     if (cfg_file(cfg) && stat(cfg_file(cfg), &st) == 0) {
@@ -508,6 +592,7 @@ int riskd_open(riskd_t *d, const cfg_t *cfg, const shm_settings_t *set)
         d->config_mtime_ns = (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec;
     }
     d->started = true;
+    count_active(d);
     return 0;
 }
 
@@ -677,6 +762,8 @@ static int drain_book(riskd_t *d)
             if (st != SHM_OK)
                 break;
             n++;
+            if (on_venue(d, &e))
+                continue;
             int rc = book_on_exec(&d->book, &e, &chg);
             if (e.kind == SE_EXEC_FILL) {
                 if (rc == 0)
@@ -688,18 +775,13 @@ static int drain_book(riskd_t *d)
     return n;
 }
 
-int riskd_run(riskd_t *d, const volatile sig_atomic_t *stop, volatile sig_atomic_t *kill_switch)
+int riskd_run(riskd_t *d, const volatile sig_atomic_t *stop)
 {
     while (!*stop) {
-        if (*kill_switch) {
-            bool on = *kill_switch == 1;
-            *kill_switch = 0;
-            log_warn(on ? "kill switch on" : "kill switch off");
-            if (risk_set_kill_switch(&d->risk, on))
-                publish_state(d);
-        }
+        apply_kill_requests(d);
         /* Chores run on time even when riskd never idles. */
         int64_t now = clock_real_ns(), mono = clock_mono_ns();
+        svc_beat(mono);
         if (now >= d->next_reset_ns) {
             book_daily_reset(&d->book, now);
             d->next_reset_ns = book_next_reset_ns(&d->limits, now);
@@ -711,6 +793,7 @@ int riskd_run(riskd_t *d, const volatile sig_atomic_t *stop, volatile sig_atomic
             shm_writer_heartbeat(&d->risk_ring);
             shm_writer_heartbeat(&d->stats.w);
             refresh_pnl_gauges(d);
+            count_active(d); /* reads /proc: once a second is enough */
             d->next_heartbeat_ns = mono + 1000000000;
         }
         if (d->snapshot_ns && mono >= d->next_snapshot_ns) {

@@ -7,6 +7,7 @@
 #define RISKD_RUNNER_H
 
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 
 #include "common/config.h"
@@ -32,8 +33,23 @@ typedef struct {
     char segment[SHM_NAME_MAX];
 } riskd_input_t;
 
+/* What the main loop and riskd's HTTP threads (riskd/endpoints.c) share: the
+ * loop publishes its trading state here; kill-switch requests (HTTP, SIGUSR2)
+ * are posted here and applied by the loop, which then says so in
+ * kill_applied. Every field is a lock-free atomic. */
+typedef struct {
+    _Atomic int kill_wanted;        /* of the latest request: 1 engage, 0 release */
+    _Atomic uint64_t kill_requests; /* bumped after kill_wanted is stored */
+    _Atomic uint64_t kill_applied;  /* kill_requests as of the last request applied */
+    _Atomic int state;              /* se_trading_state_t */
+    _Atomic(const char *) reason;   /* risk_state_reason: a static string */
+    _Atomic bool kill_switch;
+} riskd_ctl_t;
+
 typedef struct {
     shm_settings_t set;
+    riskd_ctl_t ctl;
+    char mode[16];                  /* engine.mode, for /status */
     int nstrategies;
     char names[BOOK_STRATEGIES_MAX][SE_STRATEGY_MAX];
     int priority[BOOK_STRATEGIES_MAX];
@@ -49,7 +65,11 @@ typedef struct {
     int64_t snapshot_ns, next_snapshot_ns; /* periodic snapshots on ring `risk` (0: none) */
     stats_metric_t *checks, *approved, *violations[RISK_RULE_COUNT], *queue_size, *queue_evicted,
         *queue_stale, *ord_full, *state_gauge, *equity, *daily_pnl, *drawdown, *fills,
-        *fills_duplicate, *signal_latency, *in_lapped, *in_lost, *exe_lapped, *exe_lost;
+        *fills_duplicate, *signal_latency, *in_lapped, *in_lost, *exe_lapped, *exe_lost, *active;
+    /* orders_rejected_total{rule}: every rule name publish_reject may give */
+    const char *reject_rules[RISK_RULE_COUNT + 4];
+    stats_metric_t *rejected[RISK_RULE_COUNT + 4];
+    int nreject_rules;
     uint64_t in_lost_counted, exe_lost_counted;
     uint64_t violations_reported[RISK_RULE_COUNT]; /* risk_violations already in the stats */
     stats_metric_t **position_gauges; /* [strategy * BOOK_SYMBOLS_MAX + symbol][3]: qty, realised, unrealised */
@@ -67,9 +87,13 @@ typedef struct {
  * strategy's snapshot on `risk`. Returns 0 or a negative code (se_errmsg says what). */
 int riskd_open(riskd_t *d, const cfg_t *cfg, const shm_settings_t *set);
 
-/* Runs until *stop. kill_switch points at a request set by a signal handler:
- * 1 turns the kill switch on, 2 off, 0 nothing (it is reset once handled). */
-int riskd_run(riskd_t *d, const volatile sig_atomic_t *stop, volatile sig_atomic_t *kill_switch);
+/* Runs until *stop, applying the kill-switch requests posted in d->ctl. */
+int riskd_run(riskd_t *d, const volatile sig_atomic_t *stop);
+
+/* Asks the main loop to engage (on) or release the kill switch. Returns the
+ * request's number: the loop has applied it once ctl->kill_applied reaches
+ * it. Lock-free atomics only, so a signal handler may call it. */
+uint64_t riskd_request_kill_switch(riskd_ctl_t *ctl, bool on);
 
 void riskd_close(riskd_t *d);
 

@@ -22,13 +22,23 @@ static const struct {
     { "strategy_latency_microseconds", "Time spent inside the strategy's on_market_data." },
     { "ring_lapped_total", "Times a reader of a broadcast ring was lapped." },
     { "ring_dropped_records_total", "Records a lapped reader never saw." },
-    { "supervisor_process_up", "1 while the supervisor's process runs and is ready." },
-    { "supervisor_process_failed", "1 when the process was restarted too often and is left down." },
+    { "orders_submitted_total", "Orders execd took off ring ord and sent to the venue (or the simulator)." },
+    { "orders_rejected_total", "Orders refused: by riskd, per rule, or by the venue (execd)." },
+    { "order_latency_microseconds", "Time from execd taking an order to the venue's answer." },
+    { "risk_checks_total", "Signals riskd ran the pre-trade checks on." },
+    { "risk_violations_total", "Signals that failed a risk rule, per rule." },
+    { "active_strategies", "Strategies whose signal ring riskd reads and whose process runs." },
+    { "signal_queue_size", "Signals waiting in riskd's prioritised queue." },
+    { "plugin_reloads_total", "Times a strategy's plugin was reloaded." },
+    { "trading_state", "riskd's trading state: 0 ACTIVE, 1 REDUCING, 2 HALTED." },
+    { "http_port", "The port this process's HTTP endpoints listen on (0: none)." },
+    { "supervisor_process_up", "1 while the supervisor sees the process running." },
+    { "supervisor_process_failed", "1 when the supervisor gave up restarting the process." },
+    { "feed_connected", "1 while ingest is connected to the feed." },
     { "supervisor_process_pid", "The process's pid, 0 when not running." },
     { "supervisor_process_start_time_seconds", "When the process was last started, seconds since the epoch." },
     { "supervisor_process_restarts_total", "Times the supervisor started the process again." },
     { "supervisor_process_managed", "1 while the process is part of the configuration." },
-    { "plugin_reloads_total", "Strategy restarts for a new plugin, script or configuration." },
     { "plugin_reload_failures_total", "New strategy versions refused by their check; the old one kept running." },
 };
 
@@ -120,6 +130,64 @@ static bool read_slot(const shm_segment_t *seg, uint32_t i, stats_metric_t *copy
     for (int b = 0; b < STATS_BUCKETS; b++)
         copy->buckets[b] = shm__load_relaxed((_Atomic uint64_t *)&m->buckets[b]);
     return copy->type >= STATS_COUNTER && copy->type <= STATS_HISTOGRAM;
+}
+
+int stats_map(const shm_settings_t *set, const char *process, shm_segment_t *seg)
+{
+    char ring[80], name[SHM_NAME_MAX];
+    snprintf(ring, sizeof ring, "stats.%s", process);
+    int rc = shm_settings_ring_name(set, ring, name, sizeof name);
+    if (rc < 0)
+        return rc;
+    if ((rc = shm_segment_map(seg, name, false)) < 0)
+        return rc;
+    if (seg->kind != SHM_KIND_STATS || seg->record_size != STATS_RECORD_SIZE) {
+        shm_segment_unmap(seg);
+        return se_err(SE_ELAYOUT, "%s is not a stats block", name);
+    }
+    return 0;
+}
+
+int stats_find(const shm_segment_t *seg, const char *name, const char *labels, stats_metric_t *out)
+{
+    if (!labels)
+        labels = "";
+    for (uint32_t i = 0; i < seg->capacity; i++)
+        if (read_slot(seg, i, out) && strcmp(out->name, name) == 0 && strcmp(out->labels, labels) == 0)
+            return 0;
+    return -ENOENT;
+}
+
+void stats_foreach(const shm_segment_t *seg, const char *name,
+                   void (*fn)(const stats_metric_t *m, void *arg), void *arg)
+{
+    stats_metric_t m;
+    for (uint32_t i = 0; i < seg->capacity; i++)
+        if (read_slot(seg, i, &m) && (!name || strcmp(m.name, name) == 0))
+            fn(&m, arg);
+}
+
+int stats_label(const char *labels, const char *key, char *out, size_t size)
+{
+    size_t klen = strlen(key);
+    for (const char *p = labels; p && *p;) {
+        const char *eq = strchr(p, '=');
+        if (!eq || eq[1] != '"')
+            return -ENOENT;
+        const char *end = strchr(eq + 2, '"');
+        if (!end)
+            return -ENOENT;
+        if ((size_t)(eq - p) == klen && memcmp(p, key, klen) == 0) {
+            size_t n = (size_t)(end - (eq + 2));
+            if (n >= size)
+                return -ENOENT;
+            memcpy(out, eq + 2, n);
+            out[n] = '\0';
+            return 0;
+        }
+        p = end[1] == ',' ? end + 2 : end + 1;
+    }
+    return -ENOENT;
 }
 
 static void render_sample(FILE *out, const char *process, const stats_metric_t *m)

@@ -96,6 +96,27 @@ static inline void stats_observe_ns(stats_metric_t *m, int64_t ns)
     shm__store_relaxed(&m->sum_ns, shm__load_relaxed(&m->sum_ns) + (uint64_t)ns);
 }
 
+/* ---- reading another process's block (cold path) ---------------------------- */
+
+/* Maps the stats block of process (e.g. "supervisor", "ingest") read-only
+ * into *seg. Returns 0, -ENOENT when there is none, or a validation code;
+ * release with shm_segment_unmap. Whether its writer still runs is
+ * shm_owner_alive(seg->hdr->writer). */
+int stats_map(const shm_settings_t *set, const char *process, shm_segment_t *seg);
+
+/* Copies the published metric (name, labels) of a mapped block into *out
+ * (labels NULL or "" for none). Returns 0 or -ENOENT. */
+int stats_find(const shm_segment_t *seg, const char *name, const char *labels, stats_metric_t *out);
+
+/* Calls fn with a private copy of every published metric named name (every
+ * metric for NULL), in slot order. fn's argument is borrowed for the call. */
+void stats_foreach(const shm_segment_t *seg, const char *name,
+                   void (*fn)(const stats_metric_t *m, void *arg), void *arg);
+
+/* Copies the value of label key from a label string (`a="x",b="y"`) into out.
+ * Returns 0, or -ENOENT when the label is absent or does not fit. */
+int stats_label(const char *labels, const char *key, char *out, size_t size);
+
 /* Writes every metric of a mapped stats block in the Prometheus text format,
  * adding the label process="<process>" to each. Returns 0 or -errno. */
 int stats_render_prometheus(const shm_segment_t *seg, const char *process, FILE *out);

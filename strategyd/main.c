@@ -1,6 +1,8 @@
 /* main.c -- bin/strategyd: hosts one strategy instance (-s NAME, one of
  * strategies.enabled) in its own process, so a strategy that crashes or hangs
- * never takes the rest of the engine with it. */
+ * never takes the rest of the engine with it. Serves /health, /metrics and
+ * /loglevel on strategyd.httpBasePort (9100) + the strategy's index in
+ * strategies.enabled; SIGUSR1 cycles the log level. */
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -9,6 +11,7 @@
 #include "common/config.h"
 #include "common/err.h"
 #include "common/log.h"
+#include "common/service.h"
 #include "shm/settings.h"
 #include "strategyd/runner.h"
 
@@ -31,13 +34,27 @@ static const char *strategy_arg(int argc, char **argv)
     return NULL;
 }
 
+/* The strategy's index in strategies.enabled (its HTTP port's offset); 0
+ * when absent, which runner_open then refuses with the reason. */
+static int enabled_index(const cfg_t *cfg, const char *name)
+{
+    const char **enabled;
+    int n;
+    if (cfg_get_string_list(cfg, "strategies.enabled", &enabled, &n) < 0)
+        return 0;
+    for (int i = 0; i < n; i++)
+        if (strcmp(enabled[i], name) == 0)
+            return i;
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     const char *name = strategy_arg(argc, argv);
     const char *path = cfg_path_from_args(argc, argv);
     char process[64];
     snprintf(process, sizeof process, "strategyd.%s", name ? name : "?");
-    log_init(process);
+    svc_early(process);
     if (!name || !path) {
         fprintf(stderr, "usage: strategyd -c CONFIG -s STRATEGY [--check]   (CONFIG_PATH may replace -c)\n");
         return 2;
@@ -57,8 +74,12 @@ int main(int argc, char **argv)
         cfg_close(cfg);
         return rc == 0 ? 0 : 1;
     }
-    if (cfg_open(&cfg, path) < 0 || shm_settings_load(cfg, &set) < 0) {
+    svc_t *svc = NULL;
+    svc_config_t sc = { process, "strategyd", "strategyd.httpBasePort", 9100, 0 };
+    if (cfg_open(&cfg, path) < 0 || shm_settings_load(cfg, &set) < 0 ||
+        (sc.port_offset = enabled_index(cfg, name), svc_open(&svc, cfg, &sc) < 0)) {
         log_error("strategyd cannot start", LOG_STR("strategy", name), LOG_STR("error", se_errmsg()));
+        cfg_close(cfg);
         return 1;
     }
     cfg_warn_unknown(cfg);
@@ -67,15 +88,18 @@ int main(int argc, char **argv)
     sa.sa_handler = on_stop;
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
-    if (runner_open(&r, cfg, &set, name) < 0) {
+    if (runner_open(&r, cfg, &set, name) < 0 || svc_start(svc, &r.stats) < 0) {
         log_error("strategyd cannot start", LOG_STR("strategy", name), LOG_STR("error", se_errmsg()));
+        svc_close(svc);
         runner_close(&r);
         cfg_close(cfg);
         return 1;
     }
     log_info("strategy started", LOG_STR("strategy", name), LOG_STR("source", r.strat.source),
              LOG_BOOL("observation", r.observe), LOG_STR("signals", r.sig.seg.name));
+    svc_ready(svc);
     int rc = runner_run(&r, &stop);
+    svc_close(svc);
     log_info("strategy stopped", LOG_STR("strategy", name));
     runner_close(&r);
     cfg_close(cfg);

@@ -10,6 +10,7 @@
 #include "common/clock.h"
 #include "common/err.h"
 #include "common/log.h"
+#include "common/service.h"
 
 static int find_index(const cfg_t *cfg, const char *name, uint32_t *index)
 {
@@ -633,6 +634,7 @@ int runner_run(runner_t *r, const volatile sig_atomic_t *stop)
         /* Chores run on time even when the strategy never idles: heartbeats,
          * and looking for exe and risk, or it would never learn of its fills. */
         int64_t now = clock_mono_ns();
+        svc_beat(now);
         if (now >= r->next_heartbeat_ns) {
             shm_writer_heartbeat(&r->sig);
             shm_writer_heartbeat(&r->stats.w);
@@ -662,7 +664,8 @@ int runner_run(runner_t *r, const volatile sig_atomic_t *stop)
         for (int i = 0; i < INPUT_COUNT; i++)
             if (r->inputs[i].attached)
                 rings[n++] = &r->inputs[i].r;
-        shm_wait(rings, n, r->spin_ns, missing ? 100000000 : 1000000000);
+        /* 100 ms at most: the loop's heartbeat feeds systemd's watchdog. */
+        shm_wait(rings, n, r->spin_ns, 100000000);
     }
     return 0;
 }

@@ -54,6 +54,8 @@ while true; do
     "$((ticks - prev_ticks))" "$ticks" "$signals" "$(metric execd '^orders_submitted_total')" \
     "$(metric execd '^execution_reports_total.*kind="fill"')"
   prev_ticks=$ticks
+  printf '  http: riskd :%s (/health /status /killswitch /metrics), ingest :%s, execd :%s\n' \
+    "$(metric riskd '^http_port')" "$(metric ingest '^http_port')" "$(metric execd '^http_port')"
   echo
   echo "  rejects by rule:"
   "$bin/shmtool" stats riskd -i "$instance" 2>/dev/null |

@@ -384,6 +384,25 @@ START_TEST(log_should_take_the_level_from_se_log_level)
 }
 END_TEST
 
+START_TEST(log_levels_should_parse_name_and_cycle)
+{
+    log_level_t l = LOG_LEVEL_ERROR;
+    ck_assert_int_eq(log_level_parse("Debug", &l), 0);
+    ck_assert_int_eq(l, LOG_LEVEL_DEBUG);
+    ck_assert_int_eq(log_level_parse("warning", &l), -EINVAL);
+    ck_assert_int_eq(log_level_parse(NULL, &l), -EINVAL);
+    ck_assert_int_eq(l, LOG_LEVEL_DEBUG); /* untouched on error */
+    ck_assert_str_eq(log_level_name(LOG_LEVEL_WARN), "warn");
+    ck_assert_str_eq(log_level_name((log_level_t)42), "error");
+    log_set_level(LOG_LEVEL_DEBUG);
+    const log_level_t round[] = { LOG_LEVEL_INFO, LOG_LEVEL_WARN, LOG_LEVEL_ERROR, LOG_LEVEL_DEBUG };
+    for (int i = 0; i < 4; i++) {
+        ck_assert_int_eq(log_cycle_level(), round[i]);
+        ck_assert_int_eq(log_get_level(), round[i]);
+    }
+}
+END_TEST
+
 START_TEST(log_should_warn_and_keep_the_level_on_a_bad_se_log_level)
 {
     int n;
@@ -477,6 +496,7 @@ static Suite *log_suite(void)
     tcase_add_test(tc, log_should_drop_lines_below_the_level);
     tcase_add_test(tc, log_should_take_the_level_from_se_log_level);
     tcase_add_test(tc, log_should_warn_and_keep_the_level_on_a_bad_se_log_level);
+    tcase_add_test(tc, log_levels_should_parse_name_and_cycle);
     tcase_add_test(tc, log_should_truncate_a_huge_string_into_one_valid_line);
     tcase_add_test(tc, log_should_cut_multibyte_and_escaped_strings_on_a_boundary);
     tcase_add_test(tc, log_should_write_null_for_null_strings);

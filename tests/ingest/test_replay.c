@@ -707,6 +707,7 @@ START_TEST(recorded_session_should_replay_to_the_same_quotes)
     ifx_settings(&set_b, "rtb");
     int len = snprintf(text, sizeof text,
                        "engine = { instance = \"%s\"; idleSpinUs = 0; };\n"
+                       "http = { enabled = false; };\n" /* never a fixed port in tests */
                        "ingest = { feed = \"synthetic\";\n"
                        "  synthetic = { ratePerSecond = 5000.0; maxRecords = %d; seed = 2024;\n"
                        "                symbols = [\"BTC-USD\", \"ETH-USD\", \"SOL-USD\", \"X.Y:Z/1\"]; }; };\n",
@@ -714,6 +715,7 @@ START_TEST(recorded_session_should_replay_to_the_same_quotes)
     ifx_write(conf_a, text, (size_t)len);
     len = snprintf(text, sizeof text,
                    "engine = { instance = \"%s\"; idleSpinUs = 0; };\n"
+                   "http = { enabled = false; };\n"
                    "ingest = { feed = \"replay\"; replay = { file = \"%s\"; speed = 0.0; }; };\n",
                    set_b.instance, session);
     ifx_write(conf_b, text, (size_t)len);

@@ -643,6 +643,29 @@ START_TEST(kill_switch_off_should_return_to_reducing_after_a_breach)
 }
 END_TEST
 
+START_TEST(open_circuit_breaker_should_halt_until_it_closes_and_yield_to_the_kill_switch)
+{
+    start();
+    ck_assert(risk_set_venue_down(&risk, true));
+    ck_assert_int_eq(risk_state(&risk), SE_TRADING_HALTED);
+    ck_assert_str_eq(risk_state_reason(&risk), "venue_down");
+    se_signal_rec_t s = buy(0, 1, 100);
+    ASSERT_RULE(check(&s), RISK_HALTED);
+    /* The operator's switch outranks it, and stays on when the venue returns. */
+    ck_assert(risk_set_kill_switch(&risk, true));
+    ck_assert_str_eq(risk_state_reason(&risk), "kill_switch");
+    ck_assert(!risk_set_venue_down(&risk, false));
+    ck_assert_int_eq(risk_state(&risk), SE_TRADING_HALTED);
+    ck_assert(!risk_set_venue_down(&risk, true));
+    ck_assert(risk_set_kill_switch(&risk, false));
+    ck_assert_str_eq(risk_state_reason(&risk), "venue_down");
+    ck_assert(risk_set_venue_down(&risk, false));
+    ck_assert_int_eq(risk_state(&risk), SE_TRADING_ACTIVE);
+    ck_assert_str_eq(risk_state_reason(&risk), "venue_up");
+    ASSERT_RULE(check(&s), RISK_OK);
+}
+END_TEST
+
 START_TEST(kill_switch_should_hold_even_when_risk_is_disabled)
 {
     lim.enabled = false;
@@ -908,6 +931,7 @@ static Suite *checks_suite(void)
     tcase_add_test(ts, kill_switch_should_halt_and_return_to_the_automatic_state);
     tcase_add_test(ts, kill_switch_off_should_return_to_reducing_after_a_breach);
     tcase_add_test(ts, kill_switch_should_hold_even_when_risk_is_disabled);
+    tcase_add_test(ts, open_circuit_breaker_should_halt_until_it_closes_and_yield_to_the_kill_switch);
     tcase_add_test(ts, state_names_and_rule_labels_should_be_stable);
     suite_add_tcase(s, ts);
 

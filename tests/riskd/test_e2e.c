@@ -14,6 +14,7 @@
 #include "common/clock.h"
 #include "common/records.h"
 #include "shm/ring.h"
+#include "tests/support/http_client.h"
 #include "tests/support/pipeline_fixture.h"
 #include "tests/support/ring_fixture.h"
 
@@ -54,11 +55,13 @@ static void write_config(void)
             "  scalping = { entry_ticks = 3; entry_threshold = 0.002; order_size = 2.0; profit_target = 0.002;\n"
             "               stop_loss = 0.002; max_hold_time_seconds = 2; cooldown_ms = 200; };\n"
             "}; };\n"
-            "strategyd = { signalRingCapacity = 65536; };\n"
-            "riskd = { orderRingCapacity = 65536; };\n"
+            /* HTTP on ports the kernel picks: never a fixed port in tests */
+            "strategyd = { signalRingCapacity = 65536; httpBasePort = 0; };\n"
+            "riskd = { orderRingCapacity = 65536; httpPort = 0; };\n"
             "risk = { maxOrderSize = %g; maxPositionSize = %g; priceCollarPct = 5.0; };\n"
             "execution = { sim = { slippageBps = 1.0; latencyUs = 0; }; };\n"
-            "ingest = { feed = \"replay\"; replay = { file = \"%s\"; speed = 0.0; }; };\n",
+            "execd = { httpPort = 0; };\n"
+            "ingest = { feed = \"replay\"; httpPort = 0; replay = { file = \"%s\"; speed = 0.0; }; };\n",
             inst, MAX_ORDER_SIZE, MAX_POSITION, replay);
     ck_assert_int_eq(fclose(f), 0);
 }
@@ -257,7 +260,9 @@ START_TEST(kill_switch_should_halt_every_order_until_it_is_off)
 {
     pid_t execd, riskd, strat;
     start_one_strategy("momentum", &execd, &riskd, &strat);
-    kill(riskd, SIGUSR1);
+    int port = tc_http_port(inst, "riskd", 20);
+    ck_assert_int_gt(port, 0);
+    kill(riskd, SIGUSR2); /* the operator's panic button engages it */
     /* The switch is on once riskd says so on ring `risk`. */
     static se_risk_rec_t k[65536];
     int64_t deadline = clock_mono_ns() + 10000000000LL;
@@ -281,8 +286,20 @@ START_TEST(kill_switch_should_halt_every_order_until_it_is_off)
     for (int i = 0; i < n; i++)
         kills += k[i].kind == SE_RISK_REJECT && strcmp(k[i].rule, "kill_switch") == 0;
     ck_assert_int_gt(kills, 0);
-    /* Off again: the next replay trades. */
+    /* SIGUSR2 only ever engages: a second one leaves it on. */
     kill(riskd, SIGUSR2);
+    char body[512];
+    int64_t until = clock_mono_ns() + 10000000000LL;
+    int status;
+    while ((status = tc_http(port, "GET", "/killswitch", NULL, body, sizeof body, NULL, 0)) == 200 &&
+           !strstr(body, "\"kill_switch\":true") && clock_mono_ns() < until)
+        usleep(2000);
+    ck_assert_int_eq(status, 200);
+    ck_assert_msg(strstr(body, "\"trading_state\":\"HALTED\""), "%s", body);
+    /* Off again, over HTTP: the next replay trades. */
+    ck_assert_int_eq(tc_http(port, "POST", "/killswitch", "{\"enabled\":false}", body, sizeof body, NULL, 0), 200);
+    ck_assert_msg(strstr(body, "\"trading_state\":\"ACTIVE\"") && strstr(body, "\"kill_switch\":false"), "%s",
+                  body);
     bool active = false;
     deadline = clock_mono_ns() + 10000000000LL;
     while (!active && clock_mono_ns() < deadline) {

@@ -68,7 +68,8 @@ static void write_config(const char *scalping_mode)
              "    scalping = { entry_ticks = 2; entry_threshold = 0.01; order_size = 2.0; mode = \"%s\"; };\n"
              "  };\n"
              "};\n"
-             "ingest = { feed = \"replay\"; replay = { file = \"%s\"; speed = 0.0; }; };\n",
+             "ingest = { feed = \"replay\"; replay = { file = \"%s\"; speed = 0.0; }; };\n"
+             "http = { enabled = false; };\n" /* never a fixed port in tests */,
              inst, scalping_mode, replay_path);
     write_file(conf_path, text);
 }

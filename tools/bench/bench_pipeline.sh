@@ -69,6 +69,7 @@ cat > "$dir/max.conf" <<CONF
 engine = { instance = "$base-max"; };
 strategies = { enabled = ["momentum", "market_making", "scalping"]; configs = {}; };
 ingest = { feed = "synthetic"; synthetic = { ratePerSecond = 0.0; maxRecords = 5000000L; }; };
+http = { enabled = false; };  # no fixed port: another engine may run here
 CONF
 max_rates=()
 for _ in 1 2 3; do
@@ -110,6 +111,7 @@ ingest = {
 };
 strategyd = { signalRingCapacity = 65536; };
 riskd = { orderRingCapacity = 1048576L; };
+http = { enabled = false; };  # no fixed port: another engine may run here
 risk = {
   enabled = true;
   maxOrderSize = 1000.0;
