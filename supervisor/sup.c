@@ -78,6 +78,8 @@ typedef struct {
     int64_t reload_due_ns;         /* 0: nothing to look at */
     bool reread_config;            /* SIGHUP: read the config even if it looks unchanged */
     bool stop;
+    bool force;                    /* a second stop signal: SIGKILL, no more waiting */
+    int64_t stop_ns;               /* CLOCK_MONOTONIC when the stop began */
     int64_t next_heartbeat_ns;
 } sup_t;
 
@@ -380,6 +382,8 @@ static void finish_check(sup_t *s, check_t *c, int status, int64_t now)
     proc_t *p = find_proc(s, c->name);
     int conn = c->conn;
     c->pid = 0;
+    if (s->stop)
+        return; /* killed by the stop: says nothing about the new version */
     s->reload_due_ns = now; /* the files may have moved on while it ran */
     if (conn >= 0)
         s->conns[conn].waiting = false;
@@ -845,9 +849,30 @@ static void drain_before(sup_t *s, proc_kind_t kind)
     }
 }
 
+/* During a stop, a second SIGTERM or SIGINT (Ctrl-C twice) means now:
+ * every process left is killed. True once one came. One within a second of
+ * the stop is the same request twice (Ctrl-C reaches a script and the
+ * supervisor it started; the script then sends SIGTERM too). */
+static bool forced(sup_t *s)
+{
+    struct signalfd_siginfo si;
+    while (!s->force && read(s->sigfd, &si, sizeof si) == (ssize_t)sizeof si)
+        if ((si.ssi_signo == SIGTERM || si.ssi_signo == SIGINT) && clock_mono_ns() - s->stop_ns >= 1000 * MS) {
+            s->force = true;
+            log_warn("second stop signal: killing every process left");
+            for (int i = 0; i < s->n; i++)
+                if (s->procs[i].pid > 0) {
+                    kill(s->procs[i].pid, SIGKILL);
+                    s->procs[i].killed = true;
+                }
+        }
+    return s->force;
+}
+
 static void shutdown_all(sup_t *s)
 {
     s->stop = true;
+    s->stop_ns = clock_mono_ns();
     notify_send("STOPPING=1");
     log_info("stopping: strategies, riskd, execd, ingest");
     for (int i = 0; i < CHECKS_MAX; i++)
@@ -861,12 +886,15 @@ static void shutdown_all(sup_t *s)
         }
     static const proc_kind_t order[] = { PROC_STRATEGY, PROC_RISKD, PROC_EXECD, PROC_INGEST };
     for (size_t k = 0; k < sizeof order / sizeof order[0]; k++) {
-        if (order[k] == PROC_RISKD || order[k] == PROC_EXECD)
+        if ((order[k] == PROC_RISKD || order[k] == PROC_EXECD) && !forced(s))
             drain_before(s, order[k]);
         now = clock_mono_ns();
         for (int i = 0; i < s->n; i++)
-            if (s->procs[i].kind == order[k] && s->procs[i].pid > 0)
+            if (s->procs[i].kind == order[k] && s->procs[i].pid > 0) {
                 stop_proc(s, &s->procs[i], THEN_STOP, now);
+                if (s->force)
+                    kill(s->procs[i].pid, SIGKILL);
+            }
         for (;;) {
             now = clock_mono_ns();
             reap(s, now);
@@ -876,6 +904,7 @@ static void shutdown_all(sup_t *s)
             if (!left)
                 break;
             tick(s, now); /* SIGKILL at the deadline */
+            forced(s);
             usleep(2000);
         }
     }
