@@ -392,6 +392,19 @@ START_TEST(sigkilled_process_of_each_kind_should_come_back_and_lose_no_order)
 }
 END_TEST
 
+/* True when a line of the supervisor's log contains text. */
+static bool log_has(const char *text)
+{
+    FILE *f = fopen(logpath, "r");
+    ck_assert_ptr_nonnull(f);
+    char line[4096];
+    bool found = false;
+    while (!found && fgets(line, sizeof line, f))
+        found = strstr(line, text) != NULL;
+    fclose(f);
+    return found;
+}
+
 START_TEST(replaced_plugin_should_be_reloaded_alone_and_a_broken_one_refused)
 {
     write_config("\"momentum\", \"ma_cross\"", NULL);
@@ -443,6 +456,17 @@ START_TEST(replaced_plugin_should_be_reloaded_alone_and_a_broken_one_refused)
     ck_assert_int_eq(pid_of("riskd"), riskd);
     ck_assert_int_eq(pid_of("execd"), execd);
     ck_assert_int_eq(pid_of("ingest"), ingest);
+    ck_assert_int_eq(pid_of("strategyd.ma_cross"), marker);
+    /* A config that no longer parses changes nothing, and says why. */
+    pid_t scalping = pid_of("strategyd.scalping");
+    write_file(conf, "strategies = { enabled = [\"ma_cross\"; };\n");
+    int64_t t1 = clock_mono_ns();
+    while (!log_has("configuration not reloaded") && clock_mono_ns() - t1 < 30 * SECOND)
+        usleep(2000);
+    ck_assert(log_has("configuration not reloaded"));
+    ck_assert_int_eq(pid_of("strategyd.scalping"), scalping);
+    ck_assert_int_eq(pid_of("riskd"), riskd);
+    ck_assert(up("strategyd.scalping") && up("strategyd.ma_cross") && up("riskd"));
     ck_assert_int_eq(pid_of("strategyd.ma_cross"), marker);
     ck_assert_int_eq(stop_supervisor(sup), 0);
 }
