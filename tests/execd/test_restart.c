@@ -41,13 +41,14 @@ START_TEST(order_answered_before_the_crash_should_not_be_executed_again)
     ack.action = SE_ACTION_NEW;
     strcpy(ack.symbol, "BTC-USD");
     strcpy(ack.client_order_id, "alpha-1-1");
+    se_order_rec_t o1 = pf_order("alpha-1-1", 90), o2 = pf_order("alpha-1-2", 90);
+    ack.ts_risk_ns = o1.ts_risk_ns; /* the answer to this very request */
     ck_assert_int_eq(shm_writer_write(&exe, &ack), SHM_OK);
     shm_writer_close(&exe, false);
     /* ... and alpha-1-1 still unconsumed on `ord`, alpha-1-2 behind it. */
     ck_assert_int_eq(shm_name(name, sizeof name, NULL, inst, SE_RING_ORDERS), 0);
     shm_writer_t ord;
     ck_assert_int_eq(shm_writer_open(&ord, name, &ord_spec, NULL), 0);
-    se_order_rec_t o1 = pf_order("alpha-1-1", 90), o2 = pf_order("alpha-1-2", 90);
     ck_assert_int_eq(shm_writer_write(&ord, &o1), SHM_OK);
     ck_assert_int_eq(shm_writer_write(&ord, &o2), SHM_OK);
 
