@@ -5,21 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Writes s as a JSON string (quotes included). */
-static void json_str(FILE *f, const char *s)
-{
-    fputc('"', f);
-    for (; *s; s++) {
-        unsigned char c = (unsigned char)*s;
-        if (c == '"' || c == '\\')
-            fprintf(f, "\\%c", c);
-        else if (c < 0x20)
-            fprintf(f, "\\u%04x", c);
-        else
-            fputc(c, f);
-    }
-    fputc('"', f);
-}
+#include "common/http.h"
 
 static const char *kind_name(proc_kind_t k)
 {
@@ -41,7 +27,7 @@ static double uptime_s(const proc_t *p, int64_t now)
 static void render_json(FILE *f, const status_info_t *info, const proc_t *procs, int n)
 {
     fprintf(f, "{\"instance\":");
-    json_str(f, info->instance);
+    http_json_str(f, info->instance);
     fprintf(f, ",\"supervisor_pid\":%d,\"hot_reload\":%s,\"stopping\":%s,\"processes\":[",
             (int)info->supervisor_pid, info->hot_reload ? "true" : "false", info->stopping ? "true" : "false");
     for (int i = 0; i < n; i++) {
@@ -49,20 +35,20 @@ static void render_json(FILE *f, const status_info_t *info, const proc_t *procs,
         char last[64];
         proc_describe_status(p->last_status, last, sizeof last);
         fprintf(f, "%s{\"name\":", i ? "," : "");
-        json_str(f, p->name);
+        http_json_str(f, p->name);
         fprintf(f, ",\"kind\":\"%s\",\"strategy\":", kind_name(p->kind));
-        json_str(f, p->strategy);
+        http_json_str(f, p->strategy);
         fprintf(f, ",\"pid\":%d,\"state\":\"%s\",\"restarts\":%llu,\"reloads\":%llu,\"uptime_s\":%.3f,"
                    "\"last_exit\":",
                 (int)p->pid, proc_state_name(p->state), (unsigned long long)p->restarts,
                 (unsigned long long)p->reloads, uptime_s(p, info->now_mono_ns));
-        json_str(f, last);
+        http_json_str(f, last);
         if (p->last_restart_ns >= 0)
             fprintf(f, ",\"last_restart_ms\":%.3f", (double)p->last_restart_ns / 1e6);
         else
             fprintf(f, ",\"last_restart_ms\":null");
         fprintf(f, ",\"file\":");
-        json_str(f, p->file.path);
+        http_json_str(f, p->file.path);
         fputc('}', f);
     }
     fprintf(f, "]}\n");
