@@ -444,8 +444,6 @@ int runner_open(runner_t *r, const cfg_t *cfg, const shm_settings_t *set, const 
                       "before this one)", name, r->strat.source);
     if ((rc = open_stats(r, set)) < 0 || (rc = open_rings(r, cfg, set)) < 0)
         return rc;
-    /* Ids go on from the ring's count of records, which only grows. */
-    r->host.order_seq = r->sig.prod_seq;
     attach_optional(r);
     recover_positions(r);
     if (!r->observe) {
