@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
-# run.sh -- `make run`: the whole pipeline on this machine in simulation mode
-# (ingest's synthetic feed, the three built-in strategies, riskd, execd), with
-# a live view refreshed every second. Ctrl-C stops every process, strategies
-# first, and removes the instance's segments.
-# Usage: tools/run.sh [CONFIG] [BIN_DIR]   (the real supervisor comes later)
+# run.sh -- `make run`: the whole engine on this machine under its supervisor,
+# bin/strategy-engine (simulation mode with the shipped config), with a live
+# view refreshed every second: the supervisor's process table, ticks/s,
+# signals, orders, fills, rejects by rule, position and PnL per strategy.
+# Ctrl-C stops the supervisor, which stops every process (strategies first)
+# and removes the instance's segments.
+# Usage: tools/run.sh [CONFIG] [BIN_DIR]
 set -uo pipefail
 conf=${1:-etc/strategy-engine.conf} bin=${2:-bin}
 logdir=$(mktemp -d /tmp/strategy-engine-run.XXXXXX)
@@ -13,16 +15,15 @@ logdir=$(mktemp -d /tmp/strategy-engine-run.XXXXXX)
 stop_all() {
   trap - INT TERM
   echo; echo "stopping: strategies, riskd, execd, ingest"
-  engine_stop 'strategyd.*' riskd execd ingest
-  echo "segments of instance '$instance' removed; logs in $logdir"
+  engine_stop
+  echo "log: $log"
   exit 0
 }
 trap stop_all INT TERM
 
-engine_check_free
 engine_start
 while true; do
   sleep 1
-  engine_alive || stop_all
+  engine_alive || exit 1
   view_frame simulation
 done

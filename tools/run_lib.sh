@@ -1,50 +1,41 @@
 # run_lib.sh -- what tools/run.sh (`make run`) and tools/run_live.sh
-# (`make run-live`) share, sourced by both: the engine's processes started
-# from one config and stopped in order (strategies first), and the live view
-# refreshed every second. Expects $conf, $bin and $logdir; sets $instance and
-# $strategies.
+# (`make run-live`) share, sourced by both: the engine under its supervisor
+# (bin/strategy-engine), the outside services run_live.sh starts around it,
+# and the live view refreshed every second. Expects $conf, $bin and $logdir;
+# sets $instance, $log and $sup.
 # shellcheck shell=bash disable=SC2154 # conf, bin and logdir come from the sourcing script
 instance=$(sed -n 's/^[[:space:]]*instance[[:space:]]*=[[:space:]]*"\([^"]*\)".*/\1/p' "$conf" | head -n1)
 instance=${instance:-default}
-strategies=$(sed -n '/^strategies/,/^};/s/^[[:space:]]*enabled[[:space:]]*=[[:space:]]*\[\(.*\)\];.*/\1/p' "$conf" | tr -d '" ' | tr ',' ' ')
+log=$logdir/engine.log
+sup=
 declare -A pids=()
 
-# Refuses to start over a running instance; removes what a dead one left.
-engine_check_free() {
-  if "$bin/shmtool" ls -i "$instance" 2>/dev/null | grep -q alive; then
-    echo "$(basename "$0"): instance '$instance' is already running (bin/shmtool ls -i $instance); stop it first" >&2
-    exit 1
-  fi
-  "$bin/shmtool" gc -i "$instance" >/dev/null 2>&1
-}
-
-start() { # name command...: runs it in the background, its output to $logdir/<name>.log
-  local name=$1; shift
-  "$@" > "$logdir/$name.log" 2>&1 & pids[$name]=$!
-}
-
-# execd, riskd, one strategyd per strategy, ingest: each reader before its writer.
+# The supervisor refuses to start when another one runs this instance, and
+# stops processes left without a supervisor before it starts its own.
 engine_start() {
-  start execd "$bin/execd" -c "$conf"
-  start riskd "$bin/riskd" -c "$conf"
-  for s in $strategies; do start "strategyd.$s" "$bin/strategyd" -c "$conf" -s "$s"; done
-  start ingest "$bin/ingest" -c "$conf"
+  "$bin/strategy-engine" -c "$conf" 2> "$log" &
+  sup=$!
 }
 
-# Stops the started processes in the order of the groups named (each a
-# pattern over their names), then removes the instance's segments.
-engine_stop() { # pattern...
-  for group in "$@"; do
-    for name in "${!pids[@]}"; do
-      # shellcheck disable=SC2254 # the group is a pattern on purpose
-      case "$name" in $group) kill -TERM "${pids[$name]}" 2>/dev/null; wait "${pids[$name]}" 2>/dev/null; unset "pids[$name]" ;; esac
-    done
-  done
-  "$bin/shmtool" gc -i "$instance" >/dev/null 2>&1
+# Stops the supervisor, which stops every process (strategies first) and
+# removes the instance's segments.
+engine_stop() {
+  [ -n "$sup" ] || return 0
+  kill -TERM "$sup" 2>/dev/null
+  wait "$sup"
+  echo "supervisor exited with status $?; segments of instance '$instance' removed"
+  sup=
 }
 
-# Returns 1 (after saying which and its last log lines) when a process died.
+# Returns 1, after saying why, when the supervisor or a started service died.
 engine_alive() {
+  if [ -n "$sup" ] && ! kill -0 "$sup" 2>/dev/null; then
+    wait "$sup"
+    echo "$(basename "$0"): the supervisor exited with status $?; its log: $log" >&2
+    grep '"level":"error"' "$log" | tail -n 3 >&2
+    sup=
+    return 1
+  fi
   for name in "${!pids[@]}"; do
     if ! kill -0 "${pids[$name]}" 2>/dev/null; then
       echo "$(basename "$0"): $name exited; its log: $logdir/$name.log" >&2
@@ -54,20 +45,39 @@ engine_alive() {
   done
 }
 
+start() { # name command...: a service in the background, its output to $logdir/<name>.log
+  local name=$1; shift
+  "$@" > "$logdir/$name.log" 2>&1 & pids[$name]=$!
+}
+
+services_stop() { # name...: stops the started services named, in that order
+  for name in "$@"; do
+    [ -n "${pids[$name]:-}" ] || continue
+    kill -TERM "${pids[$name]}" 2>/dev/null
+    wait "${pids[$name]}" 2>/dev/null
+    unset "pids[$name]"
+  done
+}
+
 view_metric() { # process name-and-labels-regex -> sum of matching samples
   "$bin/shmtool" stats "$1" -i "$instance" 2>/dev/null |
     awk -v re="$2" '$0 !~ /^#/ && $1 ~ re { s += $NF } END { printf "%.0f", s }'
 }
 
 view_prev_ticks=0
-# One screen of the live view: MODE, then extra lines shown under the rates.
+# One screen of the live view: the supervisor's process table, the rates
+# (fills: the ones riskd booked, from execd in simulation, over NATS live),
+# the extra lines given, the HTTP ports, rejects by rule, positions and PnL.
 view_frame() { # mode [line...]
   local mode=$1; shift
-  local ticks signals=0
+  local status strategies ticks signals=0
+  status=$("$bin/strategy-engine" -c "$conf" status 2>&1)
+  strategies=$(printf '%s\n' "$status" | awk '$1 ~ /^strategyd\./ { sub(/^strategyd\./, "", $1); print $1 }')
   ticks=$(view_metric ingest '^market_data_received_total')
   for s in $strategies; do signals=$((signals + $(view_metric "strategyd.$s" '^strategy_signals_total'))); done
   [ -t 1 ] && printf '\033[H\033[2J'
-  printf 'strategy-engine, instance %s, %s  (%s)   Ctrl-C stops\n\n' "$instance" "$mode" "$(date +%T)"
+  printf 'strategy-engine, instance %s, %s  (%s)   Ctrl-C stops; log: %s\n\n' "$instance" "$mode" "$(date +%T)" "$log"
+  printf '%s\n\n' "$status" | sed 's/^/  /'
   printf '  ticks/s %-10s ticks %-12s signals %-10s orders %-10s fills %-10s\n' \
     "$((ticks - view_prev_ticks))" "$ticks" "$signals" "$(view_metric execd '^orders_submitted_total')" \
     "$(view_metric riskd '^fills_applied_total')"

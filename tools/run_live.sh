@@ -2,11 +2,11 @@
 # run_live.sh -- `make run-live`: the engine in live mode on this machine.
 # Starts redis-server, nats-server (JetStream) and bin/venue-sim on free
 # loopback ports, bin/md-publisher (a random walk on md.<SYMBOL>), and the
-# engine's processes on a copy of CONFIG with those ports, then shows the live
-# view of `make run` plus what the venue received and filled. Ctrl-C stops
-# everything (publisher, strategies, riskd, execd, ingest, venue, NATS, Redis)
-# and removes the segments and the scratch directory (KEEP=1 keeps it: logs,
-# journal, the venue's orders and fills).
+# engine under its supervisor (bin/strategy-engine) on a copy of CONFIG with
+# those ports, then shows the live view of `make run` plus what the venue
+# received and filled. Ctrl-C stops everything (publisher, the engine through
+# its supervisor, venue, NATS, Redis) and removes the segments and the scratch
+# directory (KEEP=1 keeps it: logs, journal, the venue's orders and fills).
 # Usage: tools/run_live.sh [CONFIG] [BIN_DIR]   env: RATE (md-publisher msgs/s, 20)
 set -uo pipefail
 template=${1:-etc/strategy-engine-live.conf} bin=${2:-bin}
@@ -21,13 +21,15 @@ cp "$template" "$conf"
 
 stop_all() {
   trap - INT TERM
-  echo; echo "stopping: md-publisher, strategies, riskd, execd, ingest, venue-sim, nats-server, redis-server"
-  engine_stop md-publisher 'strategyd.*' riskd execd ingest venue-sim nats-server redis-server
+  echo; echo "stopping: md-publisher, the engine (strategies, riskd, execd, ingest), venue-sim, nats-server, redis-server"
+  services_stop md-publisher
+  engine_stop
+  services_stop venue-sim nats-server redis-server
   if [ "${KEEP:-0}" = 1 ]; then
-    echo "segments of instance '$instance' removed; logs, journal and venue files in $logdir"
+    echo "logs, journal and venue files in $logdir"
   else
     rm -rf "$logdir"
-    echo "segments of instance '$instance' and $logdir removed"
+    echo "$logdir removed"
   fi
   exit 0
 }
@@ -46,7 +48,10 @@ wait_for() { # what seconds command...: polls the command until it succeeds
 }
 listening() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
-engine_check_free
+if "$bin/strategy-engine" -c "$conf" status >/dev/null 2>&1; then
+  echo "run_live.sh: instance '$instance' is already running ($bin/strategy-engine -c $template status); stop it first" >&2
+  rm -rf "$logdir"; exit 1
+fi
 redis_port=$(free_port) nats_port=$(free_port)
 start redis-server redis-server --port "$redis_port" --bind 127.0.0.1 --save '' --appendonly no
 start nats-server nats-server -a 127.0.0.1 -p "$nats_port" -js -sd "$logdir/jetstream"
@@ -69,7 +74,7 @@ start md-publisher "$bin/md-publisher" --redis "127.0.0.1:$redis_port" --rate "$
 
 while true; do
   sleep 1
-  engine_alive || stop_all
+  engine_alive || { KEEP=1; stop_all; }
   orders=$(grep -c '"rpc":"submit","[^}]*"duplicate":false' "$logdir/venue-orders.jsonl" 2>/dev/null)
   retries=$(grep -c '"duplicate":true' "$logdir/venue-orders.jsonl" 2>/dev/null)
   cancels=$(grep -c '"rpc":"cancel"' "$logdir/venue-orders.jsonl" 2>/dev/null)
