@@ -40,6 +40,10 @@ PROC_DIRS := $(foreach d,ingest strategyd riskd execd,$(if $(filter-out $(d)/mai
 PROC_LIBS := $(foreach d,$(PROC_DIRS),$(OUT)/$(d)/lib$(d).a)
 PROGRAMS  := $(OUT)/bin/shmtool $(foreach d,$(PROC_DIRS),$(if $(wildcard $(d)/main.c),$(OUT)/bin/$(d)))
 PLUGINS   := $(patsubst plugins/c/%.c,plugins/%.so,$(wildcard plugins/c/*.c))
+# Go strategies: every main package of the module plugins/go (all but the
+# strat glue) becomes plugins/go_<dir>.so. See the rule below.
+GO_PLUGINS := $(patsubst plugins/go/%/,plugins/go_%.so,$(filter-out plugins/go/strat/,$(wildcard plugins/go/*/)))
+GO_SRC     := plugins/go/go.mod plugins/go/exports.map $(wildcard plugins/go/*/*.go plugins/go/*/*.[ch])
 
 TEST_SRC  := $(wildcard tests/*/test_*.c)
 TEST_BINS := $(TEST_SRC:%.c=$(OUT)/%)
@@ -67,8 +71,11 @@ deps:
 # Broken plugins that the plugin-loading tests must refuse.
 TEST_PLUGINS := $(patsubst tests/strategyd/plugins/%.c,$(OUT)/tests/strategyd/plugins/%.so,\
                   $(wildcard tests/strategyd/plugins/*.c))
+# Misbehaving Go strategies (tests/strategyd/go: a module of its own using plugins/go).
+GO_TEST_PLUGINS := $(patsubst tests/strategyd/go/%/,$(OUT)/tests/strategyd/plugins/go_%.so,\
+                     $(wildcard tests/strategyd/go/*/))
 
-build: $(PROGRAMS) $(TEST_BINS) $(BENCH_BINS) $(PLUGINS) $(TEST_PLUGINS)
+build: $(PROGRAMS) $(TEST_BINS) $(BENCH_BINS) $(PLUGINS) $(TEST_PLUGINS) $(GO_PLUGINS) $(GO_TEST_PLUGINS)
 ifeq ($(BUILD),release)
 	@mkdir -p bin
 	@cp -f $(PROGRAMS) bin/
@@ -79,6 +86,26 @@ endif
 plugins/%.so: plugins/c/%.c plugins/include/strategy.h
 	$(CC) -std=gnu11 -Wall -Wextra -Werror -O2 -g -fPIC -shared -fvisibility=hidden \
 	  -Iplugins/include $< -o $@
+
+# A Go strategy is built as its users would build it (README "Go strategies"):
+# go build -buildmode=c-shared, exporting only strat_plugin_entry (version
+# script). Not instrumented in any variant. Offline and self-contained: the
+# caches live in build/go, nothing is downloaded, no VCS stamping (a bare clone
+# may lack what git needs). go also writes a C header beside the .so: unused.
+GO_ENV := GOCACHE=$(CURDIR)/build/go/cache GOPATH=$(CURDIR)/build/go/path GOPROXY=off GOFLAGS=-mod=readonly \
+          GOTOOLCHAIN=local CGO_ENABLED=1 CC="$(CC)"
+# $(call go_plugin,MODULE_DIR,PACKAGE_DIR): builds $@.
+go_plugin = cd $(1) && $(GO_ENV) go build -buildmode=c-shared -buildvcs=false -trimpath \
+	  -ldflags='-extldflags=-Wl,--version-script=$(CURDIR)/plugins/go/exports.map' -o $(CURDIR)/$@ ./$(2) \
+	  && rm -f $(CURDIR)/$(@:.so=.h)
+plugins/go_%.so: $(GO_SRC) plugins/include/strategy.h
+	$(call go_plugin,plugins/go,$*)
+
+# Misbehaving Go strategies for the tests: see the rule below.
+$(OUT)/tests/strategyd/plugins/go_%.so: $(GO_SRC) plugins/include/strategy.h tests/strategyd/go/go.mod \
+                                        $(wildcard tests/strategyd/go/*/*.go)
+	@mkdir -p $(dir $@)
+	$(call go_plugin,tests/strategyd/go,$*)
 
 $(OUT)/tests/strategyd/plugins/%.so: tests/strategyd/plugins/%.c plugins/include/strategy.h
 	@mkdir -p $(dir $@)
@@ -136,6 +163,7 @@ VALGRIND_TESTS := tests/common/test_config tests/common/test_log tests/shm/test_
                   tests/shm/test_settings tests/shm/test_stats tests/ingest/test_validate \
                   tests/strategyd/test_momentum tests/strategyd/test_market_making \
                   tests/strategyd/test_scalping tests/strategyd/test_example_plugin \
+                  tests/strategyd/test_go_plugin \
                   tests/strategyd/test_host tests/common/test_records tests/riskd/test_aggregator \
                   tests/riskd/test_book tests/riskd/test_checks tests/execd/test_sim \
                   tests/ingest/test_synthetic tests/common/test_http tests/common/test_service \
@@ -185,6 +213,6 @@ run: deps
 	@tools/run.sh etc/strategy-engine.conf bin
 
 clean:
-	rm -rf build bin $(PLUGINS)
+	rm -rf build bin $(PLUGINS) $(GO_PLUGINS)
 
 -include $(shell find build -name '*.d' 2>/dev/null)

@@ -132,6 +132,7 @@ static int load_plugin(host_t *h, const char *file, loaded_t *out)
     if (!entry)
         return cfg_value_error(h->cfg, key, "plugin %s has no entry point %s()", out->source,
                                STRAT_ENTRY_SYMBOL);
+    *(void **)&out->run = dlsym(out->dl, STRAT_RUN_SYMBOL); /* optional */
     out->plugin = entry(&h->api);
     if (!out->plugin)
         return cfg_value_error(h->cfg, key, "plugin %s declined to load (see its log line)", out->source);
@@ -183,10 +184,16 @@ int host_load(host_t *h, loaded_t *out)
     return rc;
 }
 
+int host_run(const loaded_t *l, int (*body)(void *arg), void *arg)
+{
+    return l->run ? l->run(body, arg) : body(arg);
+}
+
 void host_unload(loaded_t *l)
 {
     if (l->dl)
         dlclose(l->dl);
     l->dl = NULL;
     l->plugin = NULL;
+    l->run = NULL;
 }

@@ -29,6 +29,7 @@ int host_init(host_t *h, const cfg_t *cfg, const char *name);
 
 typedef struct {
     const strat_plugin_t *plugin;
+    strat_run_fn run; /* the plugin's optional strat_plugin_run (strategy.h), or NULL */
     void *dl;   /* dlopen handle, NULL for a built-in */
     char source[256]; /* "built-in momentum" or the .so path, for logs */
 } loaded_t;
@@ -40,6 +41,11 @@ typedef struct {
  * file, a missing entry point, an entry that declines, or an ABI mismatch.
  * Returns 0 or a negative code (se_errmsg says what and where). */
 int host_load(host_t *h, loaded_t *out);
+
+/* Runs body(arg) -- the event loop that calls the strategy -- through the
+ * plugin's strat_plugin_run when it exports one, else directly; on the
+ * calling thread either way. Returns body's result. */
+int host_run(const loaded_t *l, int (*body)(void *arg), void *arg);
 
 /* dlcloses a plugin (nothing for a built-in). */
 void host_unload(loaded_t *l);

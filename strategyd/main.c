@@ -22,6 +22,19 @@ static void on_stop(int sig)
     stop = 1;
 }
 
+/* The event loop as host_run wants it: a plugin may run it under its own
+ * runtime's frame (strategy.h, strat_plugin_run). */
+typedef struct {
+    runner_t *r;
+    const volatile sig_atomic_t *stop;
+} loop_t;
+
+static int loop(void *arg)
+{
+    loop_t *l = arg;
+    return runner_run(l->r, l->stop);
+}
+
 static const char *strategy_arg(int argc, char **argv)
 {
     for (int i = 1; i < argc; i++) {
@@ -85,7 +98,7 @@ int main(int argc, char **argv)
     log_info("strategy started", LOG_STR("strategy", name), LOG_STR("source", r.strat.source),
              LOG_BOOL("observation", r.observe), LOG_STR("signals", r.sig.seg.name));
     svc_ready(svc);
-    int rc = runner_run(&r, &stop);
+    int rc = host_run(&r.strat, loop, &(loop_t){ &r, &stop });
     svc_close(svc);
     log_info("strategy stopped", LOG_STR("strategy", name));
     runner_close(&r);
