@@ -16,6 +16,7 @@
 
 #include "common/err.h"
 #include "common/log.h"
+#include "ingest/reply_pool.h"
 #include "ingest/validate.h"
 
 int redis_config(const cfg_t *cfg, redis_config_t *out)
@@ -261,6 +262,7 @@ static void connect_now(redis_feed_t *f)
         return;
     }
     ac->data = f;
+    reply_pool_use(&ac->c); /* no malloc per message */
     if (glue_attach(ac, f->loop) < 0) {
         redisAsyncFree(ac);
         retry_later(f, "cannot attach to the event loop");
