@@ -26,6 +26,13 @@ CFLAGS  := $(CFLAGS_BASE) $(OPT) $(SAN) $(EXTRA_CFLAGS)
 LDFLAGS := $(SAN)
 LDLIBS  := $(LDLIBS_BASE)
 CHECK_LIBS = $(shell pkg-config --libs check 2>/dev/null)
+# Live execution (gRPC core + protobuf-c), linked dynamically and only where used.
+GRPC_LIBS := -Wl,--as-needed -lgrpc -lgpr -lprotobuf-c -Wl,--no-as-needed
+LDLIBS  += $(GRPC_LIBS)
+CFLAGS  += -I$(OUT)/proto
+# strategyd embeds CPython (strategyd/python_host.c); what links libstrategyd needs libpython.
+PY_CFLAGS := $(shell pkg-config --cflags python3-embed 2>/dev/null)
+PY_LIBS   := $(shell pkg-config --libs python3-embed 2>/dev/null)
 
 # The engine library: everything in common/ and shm/ except programs' mains.
 LIB_SRC := $(wildcard common/*.c) $(filter-out shm/shmtool%.c,$(wildcard shm/*.c))
@@ -39,6 +46,7 @@ SHMTOOL_SRC := $(wildcard shm/shmtool*.c)
 PROC_DIRS := $(foreach d,ingest strategyd riskd execd,$(if $(filter-out $(d)/main.c,$(wildcard $(d)/*.c)),$(d)))
 PROC_LIBS := $(foreach d,$(PROC_DIRS),$(OUT)/$(d)/lib$(d).a)
 PROGRAMS  := $(OUT)/bin/shmtool $(foreach d,$(PROC_DIRS),$(if $(wildcard $(d)/main.c),$(OUT)/bin/$(d)))
+PROGRAMS  += $(OUT)/bin/venue-sim
 PLUGINS   := $(patsubst plugins/c/%.c,plugins/%.so,$(wildcard plugins/c/*.c))
 # Go strategies: every main package of the module plugins/go (all but the
 # strat glue) becomes plugins/go_<dir>.so. See the rule below.
@@ -61,6 +69,7 @@ TSAN_TESTS += $(OUT)/tests/ingest/test_hop # nats.c's thread -> ingest's loop
 BENCH_BINS := $(patsubst tools/bench/%.c,$(OUT)/tools/bench/%,$(wildcard tools/bench/*.c))
 
 .PHONY: all deps build test asan tsan valgrind bench bench-ring bench-strategy bench-risk bench-pipeline run clean
+.PHONY: bench-grpc
 .PHONY: bench-redis
 all: deps
 	@$(MAKE) --no-print-directory build
@@ -137,6 +146,25 @@ $(OUT)/bin/$(1): $(OUT)/$(1)/main.o $(OUT)/$(1)/lib$(1).a $(LIB)
 	$$(CC) $$(LDFLAGS) -o $$@ $$^ $$(LDLIBS)
 endef
 $(foreach d,$(PROC_DIRS),$(eval $(call proc_rules,$(d))))
+$(OUT)/strategyd/python_host.o: CFLAGS += $(PY_CFLAGS)
+$(OUT)/bin/strategyd $(TEST_BINS) $(BENCH_BINS): LDLIBS += $(PY_LIBS)
+
+# proto/*.proto -> C messages (protoc-c; its own RPC stubs are unused) and a
+# descriptor set for the Python interoperability tests, in build/<v>/proto/.
+PROTO_H := $(OUT)/proto/execution.pb-c.h
+$(OUT)/proto/%.pb-c.c $(OUT)/proto/%.pb-c.h: proto/%.proto
+	@mkdir -p $(dir $@)
+	protoc-c -Iproto --c_out=$(OUT)/proto --descriptor_set_out=$(OUT)/proto/$*.desc $<
+$(OUT)/proto/%.pb-c.o: $(OUT)/proto/%.pb-c.c
+	$(CC) $(CFLAGS) -c $< -o $@
+$(patsubst %.c,$(OUT)/%.o,$(wildcard execd/*.c tools/venue-sim/*.c)): | $(PROTO_H)
+$(OUT)/execd/libexecd.a: $(OUT)/proto/execution.pb-c.o
+
+# bin/venue-sim: the gRPC venue simulator (tools/venue-sim/, README "Live execution").
+$(OUT)/bin/venue-sim: $(patsubst %.c,$(OUT)/%.o,$(wildcard tools/venue-sim/*.c)) \
+                      $(OUT)/proto/execution.pb-c.o $(OUT)/ingest/libingest.a $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ -lhiredis -lnats $(LDLIBS)
 
 $(OUT)/tests/%: $(OUT)/tests/%.o $(TEST_SUPPORT_OBJ) $(PROC_LIBS) $(LIB)
 	$(CC) $(LDFLAGS) -o $@ $^ $(CHECK_LIBS) $(LDLIBS)
@@ -153,6 +181,7 @@ test: deps
 asan: deps
 	@$(MAKE) --no-print-directory BUILD=asan build
 	@ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1 \
+	  LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp:print_suppressions=0 \
 	  CK_TIMEOUT_MULTIPLIER=4 SHMTOOL=build/asan/bin/shmtool SE_BIN_DIR=build/asan/bin \
 	  SE_TEST_PLUGINS=build/asan/tests/strategyd/plugins \
 	  tests/run.sh build/asan $(TEST_BINS:$(OUT)/%=%)
@@ -168,10 +197,13 @@ VALGRIND_TESTS := tests/common/test_config tests/common/test_log tests/shm/test_
                   tests/riskd/test_book tests/riskd/test_checks tests/execd/test_sim \
                   tests/ingest/test_synthetic tests/common/test_http tests/common/test_service \
                   tests/riskd/test_health
+VALGRIND_TESTS += tests/execd/test_journal tests/execd/test_breaker
+VALGRIND_TESTS += tests/strategyd/test_python
 VALGRIND_TESTS += tests/ingest/test_dedupe tests/ingest/test_hop tests/ingest/test_reply_pool
 valgrind: deps
 	@$(MAKE) --no-print-directory build
 	@CK_FORK=no CK_TIMEOUT_MULTIPLIER=10 TEST_WRAPPER="valgrind -q --error-exitcode=1 \
+	  --suppressions=tests/valgrind.supp \
 	  --leak-check=full --errors-for-leak-kinds=definite" tests/run.sh $(OUT) $(VALGRIND_TESTS)
 
 tsan: deps
@@ -179,7 +211,7 @@ tsan: deps
 	@TSAN_OPTIONS=halt_on_error=1 CK_TIMEOUT_MULTIPLIER=6 \
 	  tests/run.sh build/tsan $(TSAN_TESTS:$(OUT)/%=%)
 
-bench: bench-ring bench-strategy bench-risk bench-pipeline
+bench: bench-ring bench-strategy bench-risk bench-pipeline bench-grpc
 bench: bench-redis
 
 bench-ring: deps
@@ -200,6 +232,11 @@ bench-risk: deps
 bench-pipeline: deps
 	@$(MAKE) --no-print-directory build
 	tools/bench/bench_pipeline.sh $(OUT)/bin
+
+bench-grpc: deps
+	@$(MAKE) --no-print-directory build
+	@mkdir -p bench/results
+	$(OUT)/tools/bench/bench_grpc --bin $(OUT)/bin --json bench/results/grpc.json
 
 # ingest's Redis feed: PUBLISH at 50k-400k msgs/s and flat out, losses and publish -> `in` latency.
 bench-redis: deps

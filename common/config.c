@@ -334,3 +334,56 @@ int cfg_value_error(const cfg_t *cfg, const char *key, const char *fmt, ...)
         return se_err(SE_ECONFIG, "%s: %s: %s", cfg ? cfg->path : "(no config file)", key, what);
     return bad(cfg, s, key, "%s", what);
 }
+
+static void node_of(const config_setting_t *s, cfg_node_t *out)
+{
+    memset(out, 0, sizeof *out);
+    out->setting = s;
+    out->name = config_setting_name(s);
+    switch (config_setting_type(s)) {
+    case CONFIG_TYPE_INT:
+    case CONFIG_TYPE_INT64:
+        out->type = CFG_NODE_INT;
+        out->i = config_setting_get_int64(s);
+        break;
+    case CONFIG_TYPE_FLOAT:
+        out->type = CFG_NODE_FLOAT;
+        out->d = config_setting_get_float(s);
+        break;
+    case CONFIG_TYPE_BOOL:
+        out->type = CFG_NODE_BOOL;
+        out->b = config_setting_get_bool(s) != 0;
+        break;
+    case CONFIG_TYPE_STRING:
+        out->type = CFG_NODE_STRING;
+        out->s = config_setting_get_string(s);
+        break;
+    case CONFIG_TYPE_GROUP:
+        out->type = CFG_NODE_GROUP;
+        out->count = config_setting_length(s);
+        break;
+    default: /* arrays and lists */
+        out->type = CFG_NODE_LIST;
+        out->count = config_setting_length(s);
+        break;
+    }
+}
+
+int cfg_node(const cfg_t *cfg, const char *key, cfg_node_t *out)
+{
+    if (!cfg)
+        return -ENOENT;
+    const config_setting_t *s = key && key[0] ? find(cfg, key) : config_root_setting(&cfg->c);
+    if (!s)
+        return -ENOENT;
+    node_of(s, out);
+    return 0;
+}
+
+int cfg_node_child(const cfg_node_t *parent, int i, cfg_node_t *out)
+{
+    if (i < 0 || i >= parent->count)
+        return -EINVAL;
+    node_of(config_setting_get_elem(parent->setting, (unsigned)i), out);
+    return 0;
+}

@@ -84,4 +84,31 @@ bool cfg_key_known(const char *dotted_key);
  * Exposed for cfg_key_known and the tests. */
 bool cfg_key_match(const char *pattern, const char *dotted_key);
 
+/* A read-only view of one setting, for code that walks a group whose keys it
+ * does not know in advance (a Python strategy gets its whole group as a
+ * dict). Borrowed from cfg: valid until cfg_close. */
+typedef enum {
+    CFG_NODE_INT = 1, CFG_NODE_FLOAT, CFG_NODE_BOOL, CFG_NODE_STRING,
+    CFG_NODE_GROUP, CFG_NODE_LIST, /* LIST: libconfig's arrays [..] and lists (..) */
+} cfg_node_type_t;
+
+typedef struct {
+    const void *setting; /* libconfig's, opaque */
+    cfg_node_type_t type;
+    const char *name;    /* NULL for an element of a list */
+    int count;           /* children of a group or list, else 0 */
+    int64_t i;           /* CFG_NODE_INT */
+    double d;            /* CFG_NODE_FLOAT */
+    bool b;              /* CFG_NODE_BOOL */
+    const char *s;       /* CFG_NODE_STRING */
+} cfg_node_t;
+
+/* Fills *out with the setting at key ("" or NULL: the root). Returns 0, or
+ * -ENOENT when cfg is NULL or the key is absent. */
+int cfg_node(const cfg_t *cfg, const char *key, cfg_node_t *out);
+
+/* Fills *out with child i (0 <= i < parent->count) of a group or list.
+ * Returns 0 or -EINVAL for an index out of range. */
+int cfg_node_child(const cfg_node_t *parent, int i, cfg_node_t *out);
+
 #endif

@@ -122,3 +122,29 @@ int se_signal_to_text(const se_signal_rec_t *s, char *out, size_t size)
         put(&o, " tick_to_signal_us=%.1f", (double)(s->ts_strategy_ns - s->ts_ingest_ns) / 1000.0);
     return finish(&o, out, size);
 }
+
+int se_exec_to_text(const se_exec_rec_t *e, char *out, size_t size)
+{
+    static const char *const kinds[] = { "?", "ACK", "REJECT", "CANCELLED", "FILL", "VENUE" };
+    out_t o = { out, size, size == 0 };
+    char sym[SE_SYMBOL_MAX + 1], id[SE_ID_MAX + 1], oid[SE_ID_MAX + 1], reason[SE_REASON_MAX + 1];
+    snprintf(sym, sizeof sym, "%.*s", SE_SYMBOL_MAX, e->symbol);
+    snprintf(id, sizeof id, "%.*s", SE_ID_MAX, e->client_order_id);
+    snprintf(oid, sizeof oid, "%.*s", SE_ID_MAX, e->order_id);
+    snprintf(reason, sizeof reason, "%.*s", SE_REASON_MAX, e->reason);
+    put(&o, "%s", e->kind < sizeof kinds / sizeof kinds[0] ? kinds[e->kind] : "?");
+    if (e->kind == SE_EXEC_VENUE) {
+        put(&o, " %s", reason);
+        return finish(&o, out, size);
+    }
+    if (e->action == SE_ACTION_CANCEL)
+        put(&o, " (cancel)");
+    put(&o, " %s %.10g %s id=%s", e->side == SE_SIDE_SELL ? "SELL" : "BUY", e->qty, sym, id);
+    if (oid[0])
+        put(&o, " order=%s", oid);
+    if (e->kind == SE_EXEC_FILL)
+        put(&o, " @ %.10g leaves=%.10g", e->price, e->leaves_qty);
+    if (reason[0])
+        put(&o, " reason=%s", reason);
+    return finish(&o, out, size);
+}

@@ -240,4 +240,9 @@ int se_in_to_json(const se_in_rec_t *r, char *out, size_t size);
  * "NEW BUY LIMIT 2 BTC-USD @ 100.25 id=momentum-1-7". Returns the length or -ENOSPC. */
 int se_signal_to_text(const se_signal_rec_t *s, char *out, size_t size);
 
+/* Writes an execution report as one human-readable line (no newline), e.g.
+ * "ACK BUY 2 BTC-USD id=mm-1-7 order=v-3" or "VENUE circuit_open".
+ * Returns the length or -ENOSPC. */
+int se_exec_to_text(const se_exec_rec_t *e, char *out, size_t size);
+
 #endif

@@ -59,6 +59,7 @@ int exec_backend_sim_open(exec_backend_t *b, const cfg_t *cfg)
         free(s);
         return se_err(rc, "execd: cannot set up the simulator for %lld orders", (long long)max_orders);
     }
-    *b = (exec_backend_t){ "simulation", s, on_quote, on_order, poll_sim, next_event, needs_quotes, close_sim };
+    *b = (exec_backend_t){ "simulation", s, on_quote, on_order, poll_sim, next_event, needs_quotes, close_sim,
+                           NULL, NULL };
     return 0;
 }

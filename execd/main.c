@@ -1,7 +1,7 @@
 /* main.c -- bin/execd: the engine's only door for orders. Takes approved
- * orders from ring `ord` and executes them (paper fills in simulation mode),
- * reporting on ring `exe`. Serves /health, /metrics and /loglevel on
- * execd.httpPort (9093); SIGUSR1 cycles the log level. Stops cleanly on
+ * orders from ring `ord` and executes them (gRPC in live mode, paper fills
+ * otherwise), reporting on ring `exe`. Serves /health, /metrics and /loglevel
+ * on execd.httpPort (9093); SIGUSR1 cycles the log level. Stops cleanly on
  * SIGTERM/SIGINT. */
 #include <signal.h>
 #include <stdio.h>
@@ -47,7 +47,7 @@ int main(int argc, char **argv)
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
     prctl(PR_SET_TIMERSLACK, 1000UL); /* simulated latency to the microsecond */
-    log_info("execd started", LOG_STR("mode", "simulation"), LOG_STR("ring", x.exe.seg.name));
+    log_info("execd started", LOG_STR("backend", x.backend.name), LOG_STR("ring", x.exe.seg.name));
     svc_ready(svc);
     execd_run(&x, &stop);
     svc_close(svc);

@@ -21,11 +21,6 @@ int execd_open(execd_t *x, const cfg_t *cfg, const shm_settings_t *set)
         (rc = shm_settings_capacity(cfg, "execution.exeRingCapacity", EXECD_DEFAULT_EXE_CAPACITY, 1024,
                                     SHM_CAPACITY_MAX, &cap)) < 0)
         return rc;
-    if (strcmp(mode, "live") == 0)
-        return cfg_value_error(cfg, "engine.mode", "live execution (gRPC) is not built yet; "
-                               "use \"simulation\" or \"observation\"");
-    if ((rc = exec_backend_sim_open(&x->backend, cfg)) < 0)
-        return rc;
     char name[SHM_NAME_MAX];
     if ((rc = shm_settings_ring_name(set, SE_RING_EXEC, name, sizeof name)) < 0 ||
         (rc = shm_settings_ring_name(set, SE_RING_ORDERS, x->ord_name, sizeof x->ord_name)) < 0 ||
@@ -35,6 +30,10 @@ int execd_open(execd_t *x, const cfg_t *cfg, const shm_settings_t *set)
     if ((rc = shm_writer_open(&x->exe, name, &spec, &set->perm)) < 0)
         return rc;
     if ((rc = stats_open(&x->stats, set, "execd")) < 0)
+        return rc;
+    /* The live backend registers metrics of its own, so it opens after stats. */
+    if ((rc = strcmp(mode, "live") == 0 ? exec_backend_grpc_open(&x->backend, cfg, &x->stats)
+                                        : exec_backend_sim_open(&x->backend, cfg)) < 0)
         return rc;
     stats_t *s = &x->stats;
     x->submitted = stats_metric(s, STATS_COUNTER, "orders_submitted_total", NULL);
@@ -103,6 +102,11 @@ static void detach_if_retired(shm_reader_t *rd, bool *have, shm_status_t st)
     }
 }
 
+static bool can_accept(const execd_t *x)
+{
+    return !x->backend.can_accept || x->backend.can_accept(x->backend.impl);
+}
+
 static int drain(execd_t *x)
 {
     int n = 0;
@@ -129,7 +133,10 @@ static int drain(execd_t *x)
     if (x->have_ord) {
         se_order_rec_t o;
         shm_status_t st;
-        while (n < 512 && (st = shm_reader_read(&x->ord, &o)) != SHM_EMPTY) {
+        /* Peek, hand over, then consume: an order is never lost to a crash
+         * in between (the live backend's journal recognises it when read
+         * again). A backend with every call in flight leaves `ord` unread. */
+        while (n < 512 && can_accept(x) && (st = shm_reader_peek(&x->ord, &o)) != SHM_EMPTY) {
             detach_if_retired(&x->ord, &x->have_ord, st);
             if (st != SHM_OK)
                 break;
@@ -144,6 +151,7 @@ static int drain(execd_t *x)
                     stats_observe_ns(x->tick_to_order, now - o.ts_ingest_ns);
             }
             x->backend.on_order(x->backend.impl, &o, now, publish, x);
+            shm_reader_advance(&x->ord);
         }
     }
     x->backend.poll(x->backend.impl, clock_real_ns(), publish, x);
@@ -164,6 +172,9 @@ int execd_run(execd_t *x, const volatile sig_atomic_t *stop)
                 attach(x);
             x->next_heartbeat_ns = mono + (x->have_ord && x->have_in ? 1000000000 : 100000000);
         }
+        /* Read before poll looks at the backend's answers: a ring after it
+         * ends the wait below at once. */
+        uint32_t bell_seen = x->backend.bell ? shm_doorbell_seen(x->backend.bell) : 0;
         if (drain(x) > 0)
             continue;
         /* Sleep until new input or the backend's next due work. */
@@ -178,12 +189,15 @@ int execd_run(execd_t *x, const volatile sig_atomic_t *stop)
          * tick is read, without a wake-up of its own, when an order comes. */
         shm_reader_t *rings[2];
         int nrings = 0;
-        if (x->have_ord)
+        if (x->have_ord && can_accept(x))
             rings[nrings++] = &x->ord;
         if (x->have_in && x->backend.needs_quotes(x->backend.impl))
             rings[nrings++] = &x->in;
-        if (nrings)
-            shm_wait(rings, nrings, timeout < x->spin_ns ? timeout : x->spin_ns, timeout);
+        int64_t spin = timeout < x->spin_ns ? timeout : x->spin_ns;
+        if (x->backend.bell)
+            shm_wait_bell(rings, nrings, x->backend.bell, bell_seen, spin, timeout);
+        else if (nrings)
+            shm_wait(rings, nrings, spin, timeout);
         else {
             struct timespec ts = { 0, timeout };
             nanosleep(&ts, NULL);

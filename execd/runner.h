@@ -1,6 +1,6 @@
 /* runner.h -- execd at work: takes approved orders from ring `ord`, hands
  * them to the execution backend (the paper-trading simulator in simulation
- * mode; the gRPC client in live mode, a later issue), and publishes every
+ * mode; the gRPC client in live mode), and publishes every
  * ack, reject, cancel and fill on ring `exe`. Quotes from ring `in` keep the
  * simulator's market current. */
 #ifndef EXECD_RUNNER_H
@@ -32,8 +32,8 @@ typedef struct {
     int64_t next_heartbeat_ns;
 } execd_t;
 
-/* Opens the backend for engine.mode (simulation: the paper fill model; live,
- * the gRPC client, is refused with a clear message until it is built), reads
+/* Opens the backend for engine.mode (live: the gRPC client of
+ * execution.target; otherwise the paper fill model), reads
  * execution.exeRingCapacity, creates ring `exe` and the stats block "execd". Returns 0 or a negative code (se_errmsg says what). */
 int execd_open(execd_t *x, const cfg_t *cfg, const shm_settings_t *set);
 

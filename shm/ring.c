@@ -450,11 +450,43 @@ static bool any_ready(shm_reader_t *const *rs, int n)
     return false;
 }
 
+/* Has the bell (if any) rung since the waiter saw `seen`? */
+static bool rung(shm_doorbell_t *bell, uint32_t seen)
+{
+    return bell && shm__load_seq_cst(&bell->rings) != seen;
+}
+
+void shm_doorbell_ring(shm_doorbell_t *bell)
+{
+    /* seq_cst store, then seq_cst load of `sleeping`: the store-load pair with
+     * wait_any, which sets `sleeping` and then loads `rings`. */
+    atomic_fetch_add(&bell->rings, 1);
+    if (shm__load_seq_cst(&bell->sleeping))
+        shm__futex_wake_all(&bell->rings);
+}
+
+static shm_status_t wait_any(shm_reader_t *const *rs, int n, shm_doorbell_t *bell, uint32_t bell_seen,
+                             int64_t spin_ns, int64_t timeout_ns);
+
 shm_status_t shm_wait(shm_reader_t *const *rs, int n, int64_t spin_ns, int64_t timeout_ns)
 {
     if (n < 1 || n > SHM_WAIT_MAX)
         return SHM_TIMEOUT;
-    if (any_ready(rs, n))
+    return wait_any(rs, n, NULL, 0, spin_ns, timeout_ns);
+}
+
+shm_status_t shm_wait_bell(shm_reader_t *const *rs, int n, shm_doorbell_t *bell, uint32_t seen,
+                           int64_t spin_ns, int64_t timeout_ns)
+{
+    if (n < 0 || n > SHM_WAIT_MAX - 1)
+        return SHM_TIMEOUT;
+    return wait_any(rs, n, bell, seen, spin_ns, timeout_ns);
+}
+
+static shm_status_t wait_any(shm_reader_t *const *rs, int n, shm_doorbell_t *bell, uint32_t bell_seen,
+                             int64_t spin_ns, int64_t timeout_ns)
+{
+    if (any_ready(rs, n) || rung(bell, bell_seen))
         return SHM_OK;
     int64_t start = clock_mono_ns();
     if (timeout_ns >= 0 && spin_ns > timeout_ns)
@@ -462,7 +494,7 @@ shm_status_t shm_wait(shm_reader_t *const *rs, int n, int64_t spin_ns, int64_t t
     if (spin_ns > 0) {
         /* Reading the clock costs ~30 ns: look at it every 64 turns. */
         for (unsigned turn = 1;; turn++) {
-            if (any_ready(rs, n))
+            if (any_ready(rs, n) || rung(bell, bell_seen))
                 return SHM_OK;
             shm__cpu_relax();
             if ((turn & 63) == 0 && clock_mono_ns() - start >= spin_ns)
@@ -482,13 +514,22 @@ shm_status_t shm_wait(shm_reader_t *const *rs, int n, int64_t spin_ns, int64_t t
             /* Pairs with the release increment in shm__writer_wake_sleepers. */
             seen[i] = shm__load_acquire(words[i]);
         }
-        bool ready = any_ready(rs, n);
-        int rc = ready ? 0 : shm__futex_wait_any(words, seen, n, deadline);
+        int nw = n;
+        if (bell) {
+            /* seq_cst: the store-load pair with shm_doorbell_ring (see there). */
+            shm__store_seq_cst(&bell->sleeping, 1);
+            words[nw] = &bell->rings;
+            seen[nw++] = bell_seen;
+        }
+        bool ready = any_ready(rs, n) || rung(bell, bell_seen);
+        int rc = ready ? 0 : shm__futex_wait_any(words, seen, nw, deadline);
+        if (bell)
+            shm__store_relaxed(&bell->sleeping, 0);
         for (int i = 0; i < n; i++) {
             atomic_fetch_and(&rs[i]->seg.hdr->sleepers, ~(1ull << rs[i]->slot_index));
             shm__reader_touch(rs[i]);
         }
-        if (ready || any_ready(rs, n))
+        if (ready || any_ready(rs, n) || rung(bell, bell_seen))
             return SHM_OK;
         if (rc == -ETIMEDOUT || (deadline >= 0 && clock_mono_ns() >= deadline))
             return SHM_TIMEOUT;

@@ -242,6 +242,32 @@ static inline shm_status_t shm_reader_read(shm_reader_t *r, void *payload)
  * timeout_ns (<0: no limit). n is 1..SHM_WAIT_MAX (64). */
 shm_status_t shm_wait(shm_reader_t *const *readers, int n, int64_t spin_ns, int64_t timeout_ns);
 
+/* A doorbell for another thread of the same process (e.g. a network
+ * completion thread) to wake a loop that sleeps in shm_wait_bell. Zero it
+ * before use. */
+typedef struct {
+    _Atomic uint32_t rings;    /* written by ringers: how often it rang */
+    _Atomic uint32_t sleeping; /* written by the waiter: nonzero while it may sleep */
+} shm_doorbell_t;
+
+/* Rings: the waiter returns from shm_wait_bell (now or when it next waits).
+ * Thread-safe; enters the kernel only when the waiter sleeps. Call it after
+ * publishing what the waiter should look at. */
+void shm_doorbell_ring(shm_doorbell_t *bell);
+
+/* The bell's count, read (acquire) before the waiter looks at what ringers
+ * publish; pass it to shm_wait_bell as seen, so no ring is missed. */
+static inline uint32_t shm_doorbell_seen(shm_doorbell_t *bell)
+{
+    /* Pairs with the seq_cst increment in shm_doorbell_ring. */
+    return shm__load_acquire(&bell->rings);
+}
+
+/* As shm_wait, and also returns SHM_OK once the bell's count differs from
+ * seen. n is 0..SHM_WAIT_MAX-1 (0: wait for the bell or the timeout only). */
+shm_status_t shm_wait_bell(shm_reader_t *const *readers, int n, shm_doorbell_t *bell, uint32_t seen,
+                           int64_t spin_ns, int64_t timeout_ns);
+
 /* ---- observers (shmtool) ----------------------------------------------------- */
 
 /* Copies record pos of a mapped segment without registering or consuming.

@@ -32,10 +32,22 @@ static int decode_signal(const void *payload, size_t len, char *out, size_t out_
     return se_signal_to_text(&sig, out, out_size) < 0 ? -ENOSPC : 0;
 }
 
+static int decode_exec(const void *payload, size_t len, char *out, size_t out_size)
+{
+    se_exec_rec_t e;
+    if (len < sizeof e) {
+        snprintf(out, out_size, "(payload of %zu bytes, an exec record needs %zu)", len, sizeof e);
+        return -EINVAL;
+    }
+    memcpy(&e, payload, sizeof e);
+    return se_exec_to_text(&e, out, out_size) < 0 ? -ENOSPC : 0;
+}
+
 static const shm_decoder_t decoders[] = {
     { 0, "raw", shm_decode_raw },
     { SE_RECTYPE_IN, "in", decode_in },
     { SE_RECTYPE_SIGNAL, "signal", decode_signal },
+    { SE_RECTYPE_EXEC, "exec", decode_exec },
     { STATS_RECORD_TYPE, "stats", shm_decode_raw },
 };
 

@@ -20,6 +20,7 @@ static const struct {
     { "strategy_signals_dropped_total", "Signals not written to the signal ring, by reason." },
     { "strategy_errors_total", "Errors returned by the strategy's callbacks." },
     { "strategy_latency_microseconds", "Time spent inside the strategy's on_market_data." },
+    { "strategy_custom", "A strategy's own metric (its metrics() callback), by name." },
     { "ring_lapped_total", "Times a reader of a broadcast ring was lapped." },
     { "ring_dropped_records_total", "Records a lapped reader never saw." },
     { "orders_submitted_total", "Orders execd took off ring ord and sent to the venue (or the simulator)." },

@@ -11,6 +11,7 @@
 #include "common/err.h"
 #include "common/log.h"
 #include "strategyd/builtins.h"
+#include "strategyd/python_host.h"
 
 static const char *key_of(host_t *h, const char *key, char *buf, size_t size)
 {
@@ -111,10 +112,11 @@ int host_init(host_t *h, const cfg_t *cfg, const char *name)
     return 0;
 }
 
-static int load_plugin(host_t *h, const char *file, loaded_t *out)
+/* out->source = file, taken from engine.pluginsDir unless absolute; key
+ * (strategies.configs.<name>.<what>) names it in errors. */
+static int find_file(host_t *h, const char *file, const char *what, char *key, size_t keysize, loaded_t *out)
 {
     const char *dir;
-    char key[160];
     int rc = cfg_get_string(h->cfg, "engine.pluginsDir", "plugins", &dir);
     if (rc < 0)
         return rc;
@@ -122,9 +124,34 @@ static int load_plugin(host_t *h, const char *file, loaded_t *out)
         snprintf(out->source, sizeof out->source, "%s", file);
     else
         snprintf(out->source, sizeof out->source, "%s/%s", dir, file);
-    snprintf(key, sizeof key, "%splugin", h->group);
+    snprintf(key, keysize, "%s%s", h->group, what);
     if (access(out->source, R_OK) < 0)
-        return cfg_value_error(h->cfg, key, "plugin %s: %s", out->source, strerror(errno));
+        return cfg_value_error(h->cfg, key, "%s %s: %s", what, out->source, strerror(errno));
+    return 0;
+}
+
+static int load_script(host_t *h, const char *file, loaded_t *out)
+{
+    char key[160], group[128];
+    const char *cls;
+    int rc = find_file(h, file, "script", key, sizeof key, out);
+    if (rc < 0)
+        return rc;
+    snprintf(key, sizeof key, "%sclass", h->group);
+    if ((rc = cfg_get_string(h->cfg, key, "", &cls)) < 0)
+        return rc;
+    snprintf(group, sizeof group, "strategies.configs.%s", h->name);
+    if ((rc = pyhost_load(h->name, out->source, cls, h->cfg, group, &out->plugin)) == 0)
+        snprintf(out->script_of, sizeof out->script_of, "%.*s", HOST_NAME_MAX_LEN, h->name);
+    return rc;
+}
+
+static int load_plugin(host_t *h, const char *file, loaded_t *out)
+{
+    char key[160];
+    int rc = find_file(h, file, "plugin", key, sizeof key, out);
+    if (rc < 0)
+        return rc;
     out->dl = dlopen(out->source, RTLD_NOW | RTLD_LOCAL);
     if (!out->dl)
         return cfg_value_error(h->cfg, key, "plugin %s cannot be loaded: %s", out->source, dlerror());
@@ -159,13 +186,20 @@ static int check_plugin(host_t *h, const loaded_t *l)
 int host_load(host_t *h, loaded_t *out)
 {
     memset(out, 0, sizeof *out);
-    const char *file, *builtin;
+    const char *file, *script, *builtin;
     char key[160];
     snprintf(key, sizeof key, "%splugin", h->group);
     int rc = cfg_get_string(h->cfg, key, "", &file);
     if (rc < 0)
         return rc;
-    if (file[0]) {
+    snprintf(key, sizeof key, "%sscript", h->group);
+    if ((rc = cfg_get_string(h->cfg, key, "", &script)) < 0)
+        return rc;
+    if (script[0] && file[0]) {
+        rc = cfg_value_error(h->cfg, key, "a strategy has a script or a plugin, not both");
+    } else if (script[0]) {
+        rc = load_script(h, script, out);
+    } else if (file[0]) {
         rc = load_plugin(h, file, out);
     } else {
         snprintf(key, sizeof key, "%sbuiltin", h->group);
@@ -193,7 +227,28 @@ void host_unload(loaded_t *l)
 {
     if (l->dl)
         dlclose(l->dl);
+    if (l->script_of[0])
+        pyhost_unload(l->script_of);
+    l->script_of[0] = '\0';
     l->dl = NULL;
     l->plugin = NULL;
     l->run = NULL;
+}
+
+int host_check(host_t *h)
+{
+    loaded_t l;
+    int rc = host_load(h, &l);
+    if (rc < 0)
+        return rc;
+    void *state = l.plugin->create(&h->api);
+    if (!state)
+        rc = se_err(-ENOMEM, "strategy %s (%s): create failed", h->name, l.source);
+    else if (l.plugin->init(state) < 0)
+        rc = se_err(-EINVAL, "strategy %s (%s): init refused its configuration (see the log line before "
+                    "this one)", h->name, l.source);
+    if (state)
+        l.plugin->destroy(state);
+    host_unload(&l);
+    return rc;
 }

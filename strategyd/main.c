@@ -60,6 +60,24 @@ static int enabled_index(const cfg_t *cfg, const char *name)
     return 0;
 }
 
+/* --check: load, create and init the strategy, then exit 0 or 1, touching no
+ * ring, stats block or port (the strategy may be running): what a supervisor
+ * runs before it restarts a strategy on a new plugin or script. */
+static int check_only(const char *path, const char *name)
+{
+    cfg_t *cfg = NULL;
+    host_t h;
+    int rc = cfg_open(&cfg, path);
+    if (rc == 0 && (rc = host_init(&h, cfg, name)) == 0)
+        rc = host_check(&h);
+    if (rc < 0)
+        log_error("strategy check failed", LOG_STR("strategy", name), LOG_STR("error", se_errmsg()));
+    else
+        log_info("strategy check passed", LOG_STR("strategy", name));
+    cfg_close(cfg);
+    return rc < 0 ? 1 : 0;
+}
+
 int main(int argc, char **argv)
 {
     const char *name = strategy_arg(argc, argv);
@@ -68,9 +86,12 @@ int main(int argc, char **argv)
     snprintf(process, sizeof process, "strategyd.%s", name ? name : "?");
     svc_early(process);
     if (!name || !path) {
-        fprintf(stderr, "usage: strategyd -c CONFIG -s STRATEGY   (CONFIG_PATH may replace -c)\n");
+        fprintf(stderr, "usage: strategyd -c CONFIG -s STRATEGY [--check]   (CONFIG_PATH may replace -c)\n");
         return 2;
     }
+    for (int i = 1; i < argc; i++)
+        if (strcmp(argv[i], "--check") == 0)
+            return check_only(path, name);
     cfg_t *cfg = NULL;
     shm_settings_t set;
     runner_t r;

@@ -575,6 +575,35 @@ static int drain(runner_t *r, input_id_t id, int max)
     return n;
 }
 
+/* The strategy's own metrics (strat_plugin_t.metrics), published as gauges
+ * strategy_custom{strategy="<name>",name="<metric>"}. Called once a second: a
+ * script's metrics() is not free. A name that is not [A-Za-z0-9_] or too
+ * long for the labels is left out, and said so once. */
+static void publish_metrics(runner_t *r)
+{
+    const strat_plugin_t *p = r->strat.plugin;
+    strat_metric_t m[RUNNER_MAX_METRICS];
+    int n = p->metrics ? p->metrics(r->state, m, RUNNER_MAX_METRICS) : 0;
+    if (n < 0)
+        stats_add(r->errors, 1);
+    for (int i = 0; i < n && i < RUNNER_MAX_METRICS; i++) {
+        char labels[STATS_LABELS_MAX];
+        bool ok = m[i].name && m[i].name[0] &&
+                  strspn(m[i].name, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_") ==
+                      strlen(m[i].name) &&
+                  snprintf(labels, sizeof labels, "strategy=\"%s\",name=\"%s\"", r->host.name, m[i].name) <
+                      (int)sizeof labels;
+        stats_metric_t *g = ok ? stats_metric(&r->stats, STATS_GAUGE, "strategy_custom", labels) : NULL;
+        if (g)
+            stats_set(g, m[i].value);
+        else if (!r->metrics_refused) {
+            r->metrics_refused = true;
+            log_warn("strategy metric not published: its name is not [A-Za-z0-9_], too long, or the stats "
+                     "block is full", LOG_STR("strategy", r->host.name), LOG_STR("metric", m[i].name));
+        }
+    }
+}
+
 int runner_run(runner_t *r, const volatile sig_atomic_t *stop)
 {
     while (!*stop) {
@@ -585,6 +614,7 @@ int runner_run(runner_t *r, const volatile sig_atomic_t *stop)
         if (now >= r->next_heartbeat_ns) {
             shm_writer_heartbeat(&r->sig);
             shm_writer_heartbeat(&r->stats.w);
+            publish_metrics(r);
             r->next_heartbeat_ns = now + 1000000000;
         }
         bool missing = !r->inputs[INPUT_EXE].attached || !r->inputs[INPUT_RISK].attached;
@@ -619,6 +649,8 @@ int runner_run(runner_t *r, const volatile sig_atomic_t *stop)
 
 void runner_close(runner_t *r)
 {
+    if (r->started)
+        publish_metrics(r); /* the last word, for whoever reads the block after we are gone */
     if (r->state && r->strat.plugin) {
         r->strat.plugin->stop(r->state);
         r->strat.plugin->destroy(r->state);

@@ -19,6 +19,7 @@
 
 #define RUNNER_MAX_SIGNALS 16 /* per callback: the host buffer handed to on_market_data */
 #define RUNNER_DEFAULT_SIGNAL_CAPACITY 4096
+#define RUNNER_MAX_METRICS 32 /* the strategy's own, published as strategy_custom gauges */
 
 /* One ring the runner reads. */
 typedef enum { INPUT_IN, INPUT_EXE, INPUT_RISK, INPUT_COUNT } input_id_t;
@@ -54,6 +55,7 @@ typedef struct {
     unsigned fill_memory_next;
     int64_t next_heartbeat_ns, next_full_log_ns, next_attach_ns;
     strat_signal_t out[RUNNER_MAX_SIGNALS];
+    bool metrics_refused;      /* a metric name was left out (logged once) */
 } runner_t;
 
 /* Sets up instance `name` (which must be in strategies.enabled): loads the
@@ -71,7 +73,8 @@ int runner_open(runner_t *r, const cfg_t *cfg, const shm_settings_t *set, const 
 void runner_handle(runner_t *r, const se_in_rec_t *rec);
 
 /* Reads its rings until *stop; sleeps on all of them when idle, and keeps
- * trying to attach to `exe` and `risk` until they exist. Returns 0, or
+ * trying to attach to `exe` and `risk` until they exist. Once a second it
+ * publishes the strategy's metrics() as gauges strategy_custom{strategy,name}. Returns 0, or
  * SE_ERETIRED when ring `in` was replaced (restart to follow it). */
 int runner_run(runner_t *r, const volatile sig_atomic_t *stop);
 

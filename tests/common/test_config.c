@@ -452,6 +452,50 @@ START_TEST(config_should_know_the_documented_keys)
 }
 END_TEST
 
+START_TEST(config_nodes_should_walk_a_group_of_unknown_keys)
+{
+    load("g = { i = 7; big = 5000000000L; f = 0.5; b = true; s = \"x\"; arr = [1, 2]; lst = (\"a\", 1.5);\n"
+         "      sub = { k = false; }; };\n");
+    cfg_node_t g, c, e;
+    ck_assert_int_eq(cfg_node(cfg, "g", &g), 0);
+    ck_assert_int_eq(g.type, CFG_NODE_GROUP);
+    ck_assert_int_eq(g.count, 8);
+    static const struct {
+        const char *name;
+        cfg_node_type_t type;
+        int count;
+    } want[] = { { "i", CFG_NODE_INT, 0 },      { "big", CFG_NODE_INT, 0 },  { "f", CFG_NODE_FLOAT, 0 },
+                 { "b", CFG_NODE_BOOL, 0 },     { "s", CFG_NODE_STRING, 0 }, { "arr", CFG_NODE_LIST, 2 },
+                 { "lst", CFG_NODE_LIST, 2 },   { "sub", CFG_NODE_GROUP, 1 } };
+    for (int i = 0; i < 8; i++) {
+        ck_assert_int_eq(cfg_node_child(&g, i, &c), 0);
+        ck_assert_str_eq(c.name, want[i].name);
+        ck_assert_int_eq(c.type, want[i].type);
+        ck_assert_int_eq(c.count, want[i].count);
+    }
+    ck_assert_int_eq(cfg_node_child(&g, 8, &c), -EINVAL);
+    ck_assert_int_eq(cfg_node_child(&g, 1, &c), 0);
+    ck_assert_int_eq(c.i, 5000000000LL);
+    ck_assert_int_eq(cfg_node_child(&g, 2, &c), 0);
+    ck_assert_double_eq(c.d, 0.5);
+    ck_assert_int_eq(cfg_node_child(&g, 3, &c), 0);
+    ck_assert(c.b);
+    ck_assert_int_eq(cfg_node_child(&g, 4, &c), 0);
+    ck_assert_str_eq(c.s, "x");
+    ck_assert_int_eq(cfg_node_child(&g, 6, &c), 0);
+    ck_assert_int_eq(cfg_node_child(&c, 1, &e), 0);
+    ck_assert_ptr_null(e.name); /* list elements have no names */
+    ck_assert_int_eq(e.type, CFG_NODE_FLOAT);
+    ck_assert_double_eq(e.d, 1.5);
+    ck_assert_int_eq(cfg_node(cfg, "g.sub.k", &c), 0);
+    ck_assert(c.type == CFG_NODE_BOOL && !c.b);
+    ck_assert_int_eq(cfg_node(cfg, "g.nope", &c), -ENOENT);
+    ck_assert_int_eq(cfg_node(NULL, "g", &c), -ENOENT);
+    ck_assert_int_eq(cfg_node(cfg, "", &c), 0); /* the root */
+    ck_assert_int_eq(c.type, CFG_NODE_GROUP);
+}
+END_TEST
+
 static Suite *config_suite(void)
 {
     Suite *s = suite_create("config");
@@ -474,6 +518,7 @@ static Suite *config_suite(void)
     tcase_add_test(tc, config_should_count_and_log_unknown_keys);
     tcase_add_test(tc, config_key_matcher_should_follow_the_pattern_rules);
     tcase_add_test(tc, config_should_know_the_documented_keys);
+    tcase_add_test(tc, config_nodes_should_walk_a_group_of_unknown_keys);
     suite_add_tcase(s, tc);
     return s;
 }

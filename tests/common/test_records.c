@@ -93,6 +93,28 @@ START_TEST(signals_should_read_as_one_line)
 }
 END_TEST
 
+START_TEST(exec_reports_should_read_as_one_line)
+{
+    se_exec_rec_t e;
+    memset(&e, 0, sizeof e);
+    e.kind = SE_EXEC_ACK;
+    e.action = SE_ACTION_NEW;
+    e.side = SE_SIDE_SELL;
+    e.qty = 2;
+    strcpy(e.symbol, "BTC-USD");
+    strcpy(e.client_order_id, "mm-1-7");
+    strcpy(e.order_id, "v-3");
+    char line[256];
+    ck_assert_int_gt(se_exec_to_text(&e, line, sizeof line), 0);
+    ck_assert_str_eq(line, "ACK SELL 2 BTC-USD id=mm-1-7 order=v-3");
+    memset(&e, 0, sizeof e);
+    e.kind = SE_EXEC_VENUE;
+    strcpy(e.reason, "circuit_open");
+    ck_assert_int_gt(se_exec_to_text(&e, line, sizeof line), 0);
+    ck_assert_str_eq(line, "VENUE circuit_open");
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("records");
@@ -101,6 +123,7 @@ int main(void)
     tcase_add_test(tc, fill_and_position_json_should_validate_back);
     tcase_add_test(tc, json_should_refuse_a_short_buffer);
     tcase_add_test(tc, signals_should_read_as_one_line);
+    tcase_add_test(tc, exec_reports_should_read_as_one_line);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);

@@ -628,6 +628,7 @@ static Suite *book_suite(void)
 {
     Suite *s = suite_create("book");
     TCase *tc = tcase_create("core");
+    tcase_set_timeout(tc, 30); /* the churn case takes ~1 s alone; CI machines are shared */
 
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_add_test(tc, book_should_keep_average_cost_and_realise_on_reduction);

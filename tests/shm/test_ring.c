@@ -711,6 +711,52 @@ START_TEST(wait_should_sleep_on_several_rings_and_wake_on_any)
 }
 END_TEST
 
+static shm_doorbell_t bell;
+
+/* Rings the bell once the waiter has said it may sleep. */
+static void *ring_when_asleep(void *arg)
+{
+    (void)arg;
+    while (!shm__load_acquire(&bell.sleeping))
+        sched_yield();
+    shm_doorbell_ring(&bell);
+    return NULL;
+}
+
+START_TEST(wait_should_wake_on_a_doorbell_rung_by_another_thread)
+{
+    char n[SHM_NAME_MAX];
+    test_ring_name(n, sizeof n, "b", "ring");
+    shm_writer_t w;
+    shm_reader_t r;
+    ck_assert_int_eq(shm_writer_open(&w, n, &BCAST8, NULL), 0);
+    ck_assert_int_eq(shm_reader_open(&r, n, &BCAST8, "t", SHM_START_HEAD, 0), 0);
+    shm_reader_t *rs[] = { &r };
+    memset(&bell, 0, sizeof bell);
+    /* A ring the waiter has not seen yet ends the wait at once. */
+    uint32_t seen = shm_doorbell_seen(&bell);
+    shm_doorbell_ring(&bell);
+    ck_assert_int_eq(shm_wait_bell(rs, 1, &bell, seen, 0, 10 * SECOND), SHM_OK);
+    /* A seen count and no record: the wait times out. */
+    seen = shm_doorbell_seen(&bell);
+    ck_assert_int_eq(shm_wait_bell(rs, 1, &bell, seen, 0, SECOND / 100), SHM_TIMEOUT);
+    /* Asleep, with rings or without, the bell wakes it. */
+    for (int nrings = 0; nrings <= 1; nrings++) {
+        seen = shm_doorbell_seen(&bell);
+        pthread_t t;
+        pthread_create(&t, NULL, ring_when_asleep, NULL);
+        ck_assert_int_eq(shm_wait_bell(rs, nrings, &bell, seen, 0, 10 * SECOND), SHM_OK);
+        pthread_join(t, NULL);
+        ck_assert_uint_ne(shm_doorbell_seen(&bell), seen);
+        ck_assert_uint_eq(shm__load_relaxed(&bell.sleeping), 0);
+    }
+    test_record_t rec;
+    ck_assert_int_eq(shm_reader_read(&r, &rec), SHM_EMPTY);
+    shm_reader_close(&r);
+    shm_writer_close(&w, true);
+}
+END_TEST
+
 static int sleep_forever_on_ring(void *arg)
 {
     (void)arg;
@@ -884,6 +930,7 @@ static Suite *ring_suite(void)
     tcase_add_test(tc, wait_should_time_out_when_nothing_arrives);
     tcase_add_loop_test(tc, wait_should_sleep_on_several_rings_and_wake_on_any, 0, NRINGS);
     tcase_add_test(tc, a_dead_sleeper_should_cost_the_writer_one_wake_at_most);
+    tcase_add_test(tc, wait_should_wake_on_a_doorbell_rung_by_another_thread);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("threads");

@@ -131,6 +131,21 @@ static void stop_all(pid_t *pids, int n)
     ck_assert_int_eq(pf_stop(pids, n), 0);
 }
 
+/* Starts a strategyd for each of the n strategies, replays the path through
+ * bin/ingest once they all read ring `in`, and stops them once they have
+ * read it all. */
+static void run_path(const char *const *strategies, int n)
+{
+    pid_t pids[8];
+    precreate_in();
+    for (int i = 0; i < n; i++)
+        pids[i] = spawn("strategyd", strategies[i]);
+    wait_for_readers(n);
+    ck_assert_int_eq(test_wait(spawn("ingest", NULL)), 0);
+    wait_until_read();
+    stop_all(pids, n);
+}
+
 static void expect(const se_signal_rec_t *s, int action, int side, int type, double qty, double price,
                    const char *strategy)
 {
@@ -148,6 +163,28 @@ static void expect(const se_signal_rec_t *s, int action, int side, int type, dou
                   s->client_order_id);
     ck_assert_int_gt(s->ts_strategy_ns, 0);
     ck_assert_int_ge(s->ts_strategy_ns, s->ts_ingest_ns);
+}
+
+/* The value of metric `name` whose labels contain `labels` (e.g.
+ * "reason=\"observation\"", or "" for the first) in `shmtool stats
+ * strategyd.<strategy>`; the test fails if there is none. */
+static long stat_of(const char *strategy, const char *name, const char *labels)
+{
+    char cmd[512], line[512], prefix[96];
+    snprintf(cmd, sizeof cmd, "%s/shmtool stats strategyd.%s -i %s", pf_bin_dir(), strategy, inst);
+    snprintf(prefix, sizeof prefix, "%s{", name);
+    FILE *p = popen(cmd, "r");
+    ck_assert_ptr_nonnull(p);
+    long value = -1;
+    bool found = false;
+    while (fgets(line, sizeof line, p))
+        if (!found && strncmp(line, prefix, strlen(prefix)) == 0 && strstr(line, labels)) {
+            value = strtol(strrchr(line, ' '), NULL, 10);
+            found = true;
+        }
+    ck_assert_int_eq(pclose(p), 0);
+    ck_assert_msg(found, "no %s{..%s..} in the stats of strategyd.%s", name, labels, strategy);
+    return value;
 }
 
 static void setup(void)
@@ -168,13 +205,7 @@ static void teardown(void)
 START_TEST(replayed_path_should_give_each_strategy_exactly_its_signals)
 {
     write_config("simulation");
-    precreate_in();
-    pid_t pids[3] = { spawn("strategyd", "momentum"), spawn("strategyd", "market_making"),
-                      spawn("strategyd", "scalping") };
-    wait_for_readers(3);
-    ck_assert_int_eq(test_wait(spawn("ingest", NULL)), 0);
-    wait_until_read();
-    stop_all(pids, 3);
+    run_path((const char *const[]){ "momentum", "market_making", "scalping" }, 3);
 
     se_signal_rec_t s[16];
     /* momentum, lookback 2, threshold 1%: 102/100 buys to +3; 99/102 sells to
@@ -203,32 +234,43 @@ END_TEST
 START_TEST(observation_mode_should_count_signals_and_write_none)
 {
     write_config("observation");
-    precreate_in();
-    pid_t pid = spawn("strategyd", "scalping");
-    wait_for_readers(1);
-    ck_assert_int_eq(test_wait(spawn("ingest", NULL)), 0);
-    wait_until_read();
-    stop_all(&pid, 1);
+    run_path((const char *const[]){ "scalping" }, 1);
     se_signal_rec_t s[4];
     ck_assert_int_eq(read_signals("scalping", s, 4), 0);
     /* Every signal was still counted, as dropped for observation, and handed
      * back as rejected (so the strategy, no longer pending, tried again). */
-    char cmd[512];
-    snprintf(cmd, sizeof cmd, "%s/shmtool stats strategyd.scalping -i %s", pf_bin_dir(), inst);
-    FILE *p = popen(cmd, "r");
-    ck_assert_ptr_nonnull(p);
-    char line[512];
-    long signals = -1, dropped = -1;
-    while (fgets(line, sizeof line, p)) {
-        char *v = strrchr(line, ' ');
-        if (strncmp(line, "strategy_signals_total{", 23) == 0)
-            signals = strtol(v, NULL, 10);
-        if (strstr(line, "reason=\"observation\"}"))
-            dropped = strtol(v, NULL, 10);
-    }
-    ck_assert_int_eq(pclose(p), 0);
+    long signals = stat_of("scalping", "strategy_signals_total", "");
     ck_assert_int_ge(signals, 2);
-    ck_assert_int_eq(dropped, signals);
+    ck_assert_int_eq(stat_of("scalping", "strategy_signals_dropped_total", "reason=\"observation\""), signals);
+}
+END_TEST
+
+/* A Python strategy in its own strategyd, next to one that raises: the
+ * example (window 3) sells once at 102 after 100, 100 (z = 1.41) and then
+ * waits for that order; faulty.py raises on each of the three ticks above
+ * 100, counted in its strategy_errors_total; each publishes its metrics(). */
+START_TEST(python_strategies_should_trade_and_count_their_errors)
+{
+    char text[1024];
+    snprintf(text, sizeof text,
+             "engine = { instance = \"%s\"; mode = \"simulation\"; idleSpinUs = 0; pluginsDir = \".\"; };\n"
+             "strategies = { enabled = [\"zs\", \"faulty\"]; configs = {\n"
+             "  zs = { script = \"plugins/python/example_strategy.py\"; window = 3; entry_z = 1.1; exit_z = 0.5; };\n"
+             "  faulty = { script = \"tests/strategyd/python/faulty.py\"; }; }; };\n"
+             "ingest = { feed = \"replay\"; replay = { file = \"%s\"; speed = 0.0; }; };\n"
+             "http = { enabled = false; };\n" /* never a fixed port in tests */,
+             inst, replay_path);
+    write_file(conf_path, text);
+    run_path((const char *const[]){ "zs", "faulty" }, 2);
+    se_signal_rec_t s[4];
+    ck_assert_int_eq(read_signals("zs", s, 4), 1);
+    expect(&s[0], SE_ACTION_NEW, SE_SIDE_SELL, SE_ORDER_MARKET, 1, 0, "zs");
+    ck_assert_int_eq(read_signals("faulty", s, 4), 0);
+    ck_assert_int_eq(stat_of("zs", "strategy_errors_total", ""), 0);
+    ck_assert_int_eq(stat_of("faulty", "strategy_errors_total", ""), 3);
+    ck_assert_int_eq(stat_of("zs", "strategy_custom", "strategy=\"zs\",name=\"ticks_total\""), (long)NPATH);
+    ck_assert_int_eq(stat_of("zs", "strategy_custom", "strategy=\"zs\",name=\"open_orders\""), 1);
+    ck_assert_int_eq(stat_of("faulty", "strategy_custom", "strategy=\"faulty\",name=\"ticks\""), (long)NPATH);
 }
 END_TEST
 
@@ -368,6 +410,7 @@ int main(void)
     tcase_add_test(tc, restarted_strategy_should_recover_its_position_and_cancel_its_orphans);
     tcase_add_test(tc, strategy_should_learn_what_a_late_execd_already_said);
     tcase_add_test(tc, strategyd_should_refuse_to_start_with_one_clear_line);
+    tcase_add_test(tc, python_strategies_should_trade_and_count_their_errors);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);

@@ -15,10 +15,12 @@
 #include <unistd.h>
 
 #include "common/clock.h"
+#include "common/err.h"
 #include "common/log.h"
 #include "ingest/synthetic.h"
 #include "strategyd/builtins.h"
 #include "strategyd/host.h"
+#include "strategyd/python_host.h"
 
 #define MAX_RUNS 31
 
@@ -42,8 +44,9 @@ static const strat_plugin_t noop = {
 };
 
 /* The language boundary's C half: the same trivial strategy as
- * plugins/go/trivial (remember the price, count ticks, never trade), so that
- * Go's figure minus this one is what crossing into Go costs per tick. */
+ * plugins/go/trivial and tools/bench/trivial_strategy.py (remember the price,
+ * count ticks, never trade), so that Go's or Python's figure minus this one
+ * is what crossing into that language costs per tick. */
 static struct { uint64_t ticks; double last; } trivial_state;
 static void *trivial_create(const strat_host_t *h) { (void)h; return &trivial_state; }
 static int trivial_tick(void *s, const strat_tick_t *t, strat_signal_t *o, int n)
@@ -66,11 +69,12 @@ static void answer(const strat_plugin_t *p, void *state, const strat_tick_t *t, 
 {
     for (int i = 0; i < n; i++) {
         const strat_signal_t *s = &out[i];
+        const char *symbol = s->symbol[0] ? s->symbol : t->symbol; /* "": the tick's, as the runner does */
         if (s->action == STRAT_NEW && s->type == STRAT_MARKET) {
-            strat_fill_t f = { "bench-fill", s->client_order_id, s->symbol, s->side, s->qty, t->price, t->ts_ns };
+            strat_fill_t f = { "bench-fill", s->client_order_id, symbol, s->side, s->qty, t->price, t->ts_ns };
             p->on_fill(state, &f);
         } else if (s->action == STRAT_CANCEL && p->on_order_update) {
-            strat_order_update_t u = { s->client_order_id, s->symbol, STRAT_ORDER_CANCELLED, 0, "bench" };
+            strat_order_update_t u = { s->client_order_id, symbol, STRAT_ORDER_CANCELLED, 0, "bench" };
             p->on_order_update(state, &u);
         }
     }
@@ -268,6 +272,22 @@ int main(int argc, char **argv)
     n += run_go("plugins/go_trivial.so", "go_trivial", ticks, nticks, runs, &res[n]);
     n += run_go("plugins/go_ma_cross.so", "go_ma", ticks, nticks, runs, &res[n]);
 
+    /* Python: the trivial strategy (beside its C twin above), and the example. */
+    static const struct {
+        const char *instance, *script, *label;
+    } py[] = { { "py_trivial", "tools/bench/trivial_strategy.py", "trivial (Python)" },
+               { "py_zscore", "plugins/python/example_strategy.py", "zscore (Python)" } };
+    for (size_t i = 0; i < sizeof py / sizeof py[0]; i++) {
+        const strat_plugin_t *p;
+        if (pyhost_load(py[i].instance, py[i].script, NULL, NULL, NULL, &p) < 0) {
+            fprintf(stderr, "bench_strategy: %s not measured: %s\n", py[i].script, se_errmsg());
+            continue;
+        }
+        if (run(p, py[i].instance, ticks, nticks, runs, &res[n]) == 0)
+            res[n++].name = py[i].label;
+        pyhost_unload(py[i].instance);
+    }
+
     printf("on_market_data, %d ticks x %d runs (3 symbols, synthetic walk), median per tick", nticks, runs);
     if (gap_us)
         printf(", each after %d us asleep", gap_us);
@@ -290,6 +310,15 @@ int main(int argc, char **argv)
             printf("%s vs %s: +%.1f ns/tick, %.2fx\n", go_vs_c[k][0], go_vs_c[k][1],
                    res[go_i[k]].median_ns - res[c_i[k]].median_ns, res[go_i[k]].median_ns / res[c_i[k]].median_ns);
     }
+    /* Python against the same strategy in C: the goal is under 5 us per tick. */
+    int py_i = find_result(res, n, "trivial (Python)"), pc_i = find_result(res, n, "trivial (C)");
+    double py_overhead = -1, py_ratio = -1;
+    if (py_i >= 0 && pc_i >= 0) {
+        py_overhead = res[py_i].median_ns - res[pc_i].median_ns;
+        py_ratio = res[py_i].median_ns / res[pc_i].median_ns;
+        printf("trivial (Python) vs trivial (C): +%.1f ns/tick, %.2fx; goal < 5000 ns: %s\n", py_overhead,
+               py_ratio, py_overhead < 5000 ? "PASS" : "MISS");
+    }
     if (json) {
         FILE *f = fopen(json, "w");
         if (!f)
@@ -306,7 +335,11 @@ int main(int argc, char **argv)
                         res[go_i[k]].median_ns - res[c_i[k]].median_ns, res[go_i[k]].median_ns / res[c_i[k]].median_ns);
                 first = 0;
             }
-        fprintf(f, "]}\n");
+        fprintf(f, "]");
+        if (py_overhead >= 0)
+            fprintf(f, ",\"python_overhead_ns_per_tick\":%.1f,\"python_ratio_to_c\":%.2f", py_overhead,
+                    py_ratio);
+        fprintf(f, "}\n");
         fclose(f);
     }
     if (dl)
