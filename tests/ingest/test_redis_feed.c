@@ -335,15 +335,9 @@ END_TEST
  * still stop at once when told (an AUTH waiting for its reply included). */
 START_TEST(redis_feed_should_give_up_on_a_silent_server_and_still_stop_promptly)
 {
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    ck_assert_int_ge(fd, 0);
-    struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = 0 };
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    ck_assert_int_eq(bind(fd, (struct sockaddr *)&a, sizeof a), 0);
-    socklen_t len = sizeof a;
-    ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&a, &len), 0);
+    lfx_run_t run = { 0 };
+    int fd = lfx_bind_any(&run.port);
     ck_assert_int_eq(listen(fd, 16), 0);
-    lfx_run_t run = { .port = ntohs(a.sin_port) };
     lfx_open_in(&run, &fx.set);
     run.ingest = lfx_start_ingest(write_config(run.port, "password = \"pw\"; connectTimeoutMs = 100;"));
     int conns[3];
