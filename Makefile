@@ -43,9 +43,11 @@ SHMTOOL_SRC := $(wildcard shm/shmtool*.c)
 
 # Each process directory: main.c is the program, everything else its library
 # (which its tests link against too).
-PROC_DIRS := $(foreach d,ingest strategyd riskd execd,$(if $(filter-out $(d)/main.c,$(wildcard $(d)/*.c)),$(d)))
+PROC_DIRS := $(foreach d,ingest strategyd riskd execd supervisor,$(if $(filter-out $(d)/main.c,$(wildcard $(d)/*.c)),$(d)))
 PROC_LIBS := $(foreach d,$(PROC_DIRS),$(OUT)/$(d)/lib$(d).a)
-PROGRAMS  := $(OUT)/bin/shmtool $(foreach d,$(PROC_DIRS),$(if $(wildcard $(d)/main.c),$(OUT)/bin/$(d)))
+# A directory's program is named after it, except the supervisor's.
+prog_name = $(if $(filter supervisor,$(1)),strategy-engine,$(1))
+PROGRAMS  := $(OUT)/bin/shmtool $(foreach d,$(PROC_DIRS),$(if $(wildcard $(d)/main.c),$(OUT)/bin/$(call prog_name,$(d))))
 PROGRAMS  += $(OUT)/bin/venue-sim
 PLUGINS   := $(patsubst plugins/c/%.c,plugins/%.so,$(wildcard plugins/c/*.c))
 # Go strategies: every main package of the module plugins/go (all but the
@@ -68,7 +70,7 @@ TSAN_TESTS += $(OUT)/tests/ingest/test_hop # nats.c's thread -> ingest's loop
 
 BENCH_BINS := $(patsubst tools/bench/%.c,$(OUT)/tools/bench/%,$(wildcard tools/bench/*.c))
 
-.PHONY: all deps build test asan tsan valgrind bench bench-ring bench-strategy bench-risk bench-pipeline run clean
+.PHONY: all deps build test asan tsan valgrind bench bench-ring bench-strategy bench-risk bench-pipeline bench-supervisor run clean
 .PHONY: bench-grpc
 .PHONY: bench-redis
 all: deps
@@ -116,7 +118,8 @@ $(OUT)/tests/strategyd/plugins/go_%.so: $(GO_SRC) plugins/include/strategy.h tes
 	@mkdir -p $(dir $@)
 	$(call go_plugin,tests/strategyd/go,$*)
 
-$(OUT)/tests/strategyd/plugins/%.so: tests/strategyd/plugins/%.c plugins/include/strategy.h
+$(OUT)/tests/strategyd/plugins/%.so: tests/strategyd/plugins/%.c plugins/include/strategy.h \
+                                  tests/strategyd/plugins/fixture.h
 	@mkdir -p $(dir $@)
 	$(CC) -std=gnu11 -Wall -Wextra -Werror -O2 -g -fPIC -shared -fvisibility=hidden \
 	  -Iplugins/include $< -o $@
@@ -141,7 +144,7 @@ define proc_rules
 $(OUT)/$(1)/lib$(1).a: $(patsubst %.c,$(OUT)/%.o,$(filter-out $(1)/main.c,$(wildcard $(1)/*.c)))
 	@mkdir -p $$(dir $$@)
 	$$(AR) rcs $$@ $$^
-$(OUT)/bin/$(1): $(OUT)/$(1)/main.o $(OUT)/$(1)/lib$(1).a $(LIB)
+$(OUT)/bin/$(call prog_name,$(1)): $(OUT)/$(1)/main.o $(OUT)/$(1)/lib$(1).a $(LIB)
 	@mkdir -p $$(dir $$@)
 	$$(CC) $$(LDFLAGS) -o $$@ $$^ $$(LDLIBS)
 endef
@@ -199,6 +202,7 @@ VALGRIND_TESTS := tests/common/test_config tests/common/test_log tests/shm/test_
                   tests/riskd/test_health
 VALGRIND_TESTS += tests/execd/test_journal tests/execd/test_breaker
 VALGRIND_TESTS += tests/strategyd/test_python
+VALGRIND_TESTS += tests/supervisor/test_policy
 VALGRIND_TESTS += tests/ingest/test_dedupe tests/ingest/test_hop tests/ingest/test_reply_pool
 valgrind: deps
 	@$(MAKE) --no-print-directory build
@@ -211,7 +215,7 @@ tsan: deps
 	@TSAN_OPTIONS=halt_on_error=1 CK_TIMEOUT_MULTIPLIER=6 \
 	  tests/run.sh build/tsan $(TSAN_TESTS:$(OUT)/%=%)
 
-bench: bench-ring bench-strategy bench-risk bench-pipeline bench-grpc
+bench: bench-ring bench-strategy bench-risk bench-pipeline bench-grpc bench-supervisor
 bench: bench-redis
 
 bench-ring: deps
@@ -237,6 +241,12 @@ bench-grpc: deps
 	@$(MAKE) --no-print-directory build
 	@mkdir -p bench/results
 	$(OUT)/tools/bench/bench_grpc --bin $(OUT)/bin --json bench/results/grpc.json
+
+bench-supervisor: deps
+	@$(MAKE) --no-print-directory build
+	@mkdir -p bench/results
+	$(OUT)/tools/bench/bench_supervisor --bin $(OUT)/bin --plugins $(OUT)/tests/strategyd/plugins \
+	  --json bench/results/supervisor.json
 
 # ingest's Redis feed: PUBLISH at 50k-400k msgs/s and flat out, losses and publish -> `in` latency.
 bench-redis: deps

@@ -321,6 +321,57 @@ int cfg_warn_unknown(const cfg_t *cfg)
     return cfg ? walk_unknown(cfg, config_root_setting(&cfg->c), "") : 0;
 }
 
+/* FNV-1a over n bytes, continuing from h. */
+static uint64_t fnv(uint64_t h, const void *p, size_t n)
+{
+    const unsigned char *b = p;
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ b[i]) * 0x100000001b3ull;
+    return h;
+}
+
+static uint64_t hash_setting(uint64_t h, const config_setting_t *s)
+{
+    const char *name = config_setting_name(s);
+    int type = config_setting_type(s);
+    if (name)
+        h = fnv(h, name, strlen(name) + 1);
+    h = fnv(h, &type, sizeof type);
+    switch (type) {
+    case CONFIG_TYPE_INT:
+    case CONFIG_TYPE_INT64: {
+        long long v = config_setting_get_int64(s);
+        return fnv(h, &v, sizeof v);
+    }
+    case CONFIG_TYPE_FLOAT: {
+        double v = config_setting_get_float(s);
+        return fnv(h, &v, sizeof v);
+    }
+    case CONFIG_TYPE_BOOL: {
+        int v = config_setting_get_bool(s);
+        return fnv(h, &v, sizeof v);
+    }
+    case CONFIG_TYPE_STRING: {
+        const char *v = config_setting_get_string(s);
+        return fnv(h, v ? v : "", v ? strlen(v) + 1 : 1);
+    }
+    default: { /* group, array, list: every element in order */
+        int len = config_setting_length(s);
+        h = fnv(h, &len, sizeof len);
+        for (int i = 0; i < len; i++)
+            h = hash_setting(h, config_setting_get_elem(s, (unsigned)i));
+        return h;
+    }
+    }
+}
+
+uint64_t cfg_hash(const cfg_t *cfg, const char *key)
+{
+    const config_setting_t *s = find(cfg, key);
+    uint64_t h = s ? hash_setting(0xcbf29ce484222325ull, s) : 0;
+    return s && h == 0 ? 1 : h;
+}
+
 int cfg_value_error(const cfg_t *cfg, const char *key, const char *fmt, ...)
 {
     char what[384];

@@ -68,6 +68,12 @@ int cfg_get_string_list(const cfg_t *cfg, const char *key, const char ***out, in
 int cfg_value_error(const cfg_t *cfg, const char *key, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
+/* A fingerprint of the setting at key and everything under it (names, types
+ * and values; not line numbers or comments), so a caller can tell whether a
+ * part of the file changed between two loads. An absent key (or a NULL cfg)
+ * hashes to 0. Used by the supervisor's hot reload. */
+uint64_t cfg_hash(const cfg_t *cfg, const char *key);
+
 /* Logs a warning (file, line, key) for every leaf setting whose dotted path
  * matches no pattern of the known-key table, so that typos do not pass
  * silently. Leaves are scalars, arrays and lists (their elements have no

@@ -1,6 +1,7 @@
 /* runner.c -- see runner.h. */
 #include "execd/runner.h"
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <string.h>
 #include <time.h>
@@ -83,10 +84,46 @@ static void quotes_from_history(execd_t *x)
         }
 }
 
+/* True when `exe` already answers this very request o (same
+ * client_order_id, action and riskd time stamp; a cancel sent again is
+ * another request): it was executed by a run killed before it could consume
+ * it. */
+static bool answered(const execd_t *x, const se_order_rec_t *o)
+{
+    const shm_segment_t *seg = &x->exe.seg;
+    uint64_t head = x->exe.prod_seq, oldest = head > seg->capacity ? head - seg->capacity : 0;
+    se_exec_rec_t e;
+    for (uint64_t at = head; at-- > oldest;) /* newest first: it would be among the last */
+        if (shm_peek(seg, at, &e) == SHM_OK && e.action == o->action && e.ts_risk_ns == o->ts_risk_ns &&
+            strncmp(e.client_order_id, o->client_order_id, SE_ID_MAX) == 0)
+            return true;
+    return false;
+}
+
+/* execd takes an order off `ord` only once the backend has it (drain; the
+ * simulator answers at once), so an execd killed in between finds it again
+ * here: executed already if `exe` answers it (skipped, or it would be
+ * executed twice), else handed over now (the live backend's journal
+ * recognises what it had sent). */
+static void skip_answered(execd_t *x)
+{
+    se_order_rec_t o;
+    if (shm_reader_peek(&x->ord, &o) != SHM_OK)
+        return;
+    o.client_order_id[SE_ID_MAX - 1] = '\0';
+    if (!answered(x, &o))
+        return;
+    shm_reader_advance(&x->ord);
+    log_warn("order answered by the previous run: not executed again",
+             LOG_STR("client_order_id", o.client_order_id));
+}
+
 static void attach(execd_t *x)
 {
-    if (!x->have_ord && shm_try_attach(&x->ord, x->ord_name, SE_SPEC_ORDER(0), "execd") == 0)
+    if (!x->have_ord && shm_try_attach(&x->ord, x->ord_name, SE_SPEC_ORDER(0), "execd") == 0) {
         x->have_ord = true;
+        skip_answered(x);
+    }
     if (!x->have_in && shm_try_attach(&x->in, x->in_name, SE_SPEC_IN(0), "execd") == 0) {
         x->have_in = true;
         quotes_from_history(x);
@@ -151,7 +188,7 @@ static int drain(execd_t *x)
                     stats_observe_ns(x->tick_to_order, now - o.ts_ingest_ns);
             }
             x->backend.on_order(x->backend.impl, &o, now, publish, x);
-            shm_reader_advance(&x->ord);
+            shm_reader_advance(&x->ord); /* handed over: consumed (see skip_answered) */
         }
     }
     x->backend.poll(x->backend.impl, clock_real_ns(), publish, x);

@@ -198,8 +198,41 @@ int risk_init(risk_t *r, const risk_limits_t *limits, int nstrategies)
     return 0;
 }
 
+int risk_add_strategy(risk_t *r)
+{
+    const risk_limits_t *l = &r->limits;
+    int i = r->nstrategies;
+    if (i >= BOOK_STRATEGIES_MAX)
+        return se_err(-ENOSPC, "risk: at most %d strategies are supported", BOOK_STRATEGIES_MAX);
+    size_t sec = (size_t)l->strategy_max_orders_per_second, min = (size_t)l->strategy_max_orders_per_minute;
+    int64_t *mem = sec + min ? calloc(sec + min, sizeof *mem) : NULL;
+    risk__window_t *s = realloc(r->strategy_sec, (size_t)(i + 1) * sizeof *s);
+    if (s)
+        r->strategy_sec = s;
+    risk__window_t *m = s ? realloc(r->strategy_min, (size_t)(i + 1) * sizeof *m) : NULL;
+    if (m)
+        r->strategy_min = m;
+    if ((sec + min && !mem) || !s || !m) {
+        free(mem);
+        return se_err(-ENOMEM, "risk: out of memory for the rate windows of strategy %d", i);
+    }
+    /* calloc touched nothing yet: touch every page now, as risk_init does. */
+    if (mem)
+        memset(mem, 0, (sec + min) * sizeof *mem);
+    r->added_mem[r->nadded++] = mem;
+    memset(&r->strategy_sec[i], 0, sizeof r->strategy_sec[i]);
+    memset(&r->strategy_min[i], 0, sizeof r->strategy_min[i]);
+    r->strategy_sec[i].cap = (uint32_t)sec;
+    r->strategy_sec[i].ts = sec ? mem : NULL;
+    r->strategy_min[i].cap = (uint32_t)min;
+    r->strategy_min[i].ts = min ? mem + sec : NULL;
+    return r->nstrategies++;
+}
+
 void risk_fini(risk_t *r)
 {
+    for (int i = 0; i < r->nadded; i++)
+        free(r->added_mem[i]);
     free(r->window_mem);
     free(r->strategy_sec);
     free(r->strategy_min);

@@ -173,6 +173,8 @@ typedef struct {
     risk__window_t global_sec, global_min;
     risk__window_t *strategy_sec, *strategy_min; /* [nstrategies] */
     int64_t *window_mem;
+    int64_t *added_mem[BOOK_STRATEGIES_MAX]; /* windows of strategies added by risk_add_strategy */
+    int nadded;
     risk__dup_t *dups; /* ring of dup_cap */
     uint32_t dup_cap, dup_head, dup_n;
     book__ix_t dup_ix;
@@ -188,6 +190,12 @@ typedef struct {
  * Allocates the rate windows (8 bytes per allowed order per window and
  * strategy) and the duplicate memory; nothing is allocated afterwards. */
 int risk_init(risk_t *r, const risk_limits_t *limits, int nstrategies);
+
+/* Makes room for one more strategy (index nstrategies, as the book's next
+ * one), for a strategy added to the configuration while riskd runs: cold
+ * path, allocates its rate windows. Returns its index, -ENOSPC at
+ * BOOK_STRATEGIES_MAX or -ENOMEM (nothing changed), with se_errmsg(). */
+int risk_add_strategy(risk_t *r);
 
 /* Frees the tables. Safe on a zeroed or already finished checker. */
 void risk_fini(risk_t *r);

@@ -12,12 +12,33 @@
 
 /* ---- /health: the engine as a whole ------------------------------------------ */
 
+/* What stats.supervisor says. A strategy removed from the configuration
+ * keeps its gauges (slots are never freed), at up 0 and managed 0: it is
+ * not down, it is gone. */
+typedef struct {
+    svc_reasons_t *why;
+    char unmanaged[64][64];
+    int n;
+} sup_view_t;
+
+static void managed_gauge(const stats_metric_t *m, void *arg)
+{
+    sup_view_t *v = arg;
+    if (stats_gauge_value(m) == 0 && v->n < 64 &&
+        stats_label(m->labels, "process", v->unmanaged[v->n], sizeof v->unmanaged[v->n]) == 0)
+        v->n++;
+}
+
 static void process_gauge(const stats_metric_t *m, void *arg)
 {
-    svc_reasons_t *why = arg;
+    sup_view_t *view = arg;
+    svc_reasons_t *why = view->why;
     char process[64];
     if (stats_label(m->labels, "process", process, sizeof process) < 0)
         snprintf(process, sizeof process, "?");
+    for (int i = 0; i < view->n; i++)
+        if (strcmp(view->unmanaged[i], process) == 0)
+            return;
     double v = stats_gauge_value(m);
     if (strcmp(m->name, "supervisor_process_up") == 0 && v == 0)
         svc_reason(why, "process %s is down", process);
@@ -65,13 +86,17 @@ void riskd_engine_health(svc_reasons_t *why, void *ctx)
     const riskd_t *d = ctx;
     shm_segment_t seg;
     if (live_block(d, "supervisor", &seg)) {
-        stats_foreach(&seg, "supervisor_process_up", process_gauge, why);
-        stats_foreach(&seg, "supervisor_process_failed", process_gauge, why);
+        sup_view_t view = { .why = why, .n = 0 };
+        stats_foreach(&seg, "supervisor_process_managed", managed_gauge, &view);
+        stats_foreach(&seg, "supervisor_process_up", process_gauge, &view);
+        stats_foreach(&seg, "supervisor_process_failed", process_gauge, &view);
         shm_segment_unmap(&seg);
     } else {
         check_writer(d, why, SE_RING_IN, "ingest");
         check_writer(d, why, SE_RING_EXEC, "execd");
-        for (int i = 0; i < d->nstrategies; i++) {
+        /* Acquire: riskd's loop may add a strategy meanwhile (runner.c, read_strategies). */
+        int n = __atomic_load_n(&d->nstrategies, __ATOMIC_ACQUIRE);
+        for (int i = 0; i < n; i++) {
             char ring[80], process[80];
             snprintf(ring, sizeof ring, "%s%s", SE_RING_SIGNAL_PREFIX, d->names[i]);
             snprintf(process, sizeof process, "strategyd.%s", d->names[i]);
@@ -122,7 +147,8 @@ static void on_status(const http_request_t *req, http_response_t *res, void *ctx
                "\"risk_checks\":%llu,\"orders_approved\":%llu,\"strategies\":[",
             d->limits.enabled ? "true" : "false", gauge(d->equity), gauge(d->daily_pnl), gauge(d->drawdown),
             counter(d->checks), counter(d->approved));
-    for (int i = 0; i < d->nstrategies; i++) {
+    int n = __atomic_load_n(&d->nstrategies, __ATOMIC_ACQUIRE); /* see riskd_engine_health */
+    for (int i = 0; i < n; i++) {
         char ring[80], name[SHM_NAME_MAX];
         uint64_t owner = 0;
         snprintf(ring, sizeof ring, "%s%s", SE_RING_SIGNAL_PREFIX, d->names[i]);

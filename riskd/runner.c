@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include "common/clock.h"
@@ -12,30 +13,67 @@
 #include "common/log.h"
 #include "common/service.h"
 
+/* Adds every strategy of strategies.enabled riskd does not know yet (all of
+ * them at start; those added to the config since, when it changes). A
+ * strategy removed from the config keeps its place: its ring just goes
+ * quiet, and its index stays its own. The priorities of known strategies
+ * are kept (a change applies when riskd restarts): the HTTP thread reads
+ * them, and only the count is published for it (release, after the name). */
 static int read_strategies(riskd_t *d, const cfg_t *cfg)
 {
     const char **enabled;
     int n, rc = cfg_get_string_list(cfg, "strategies.enabled", &enabled, &n);
     if (rc < 0)
         return rc;
-    if (n > BOOK_STRATEGIES_MAX)
-        return cfg_value_error(cfg, "strategies.enabled", "%d strategies, at most %d", n, BOOK_STRATEGIES_MAX);
     for (int i = 0; i < n; i++) {
         char key[160], ring[80];
         int64_t prio;
         snprintf(key, sizeof key, "strategies.configs.%s.priority", enabled[i]);
         if ((rc = cfg_get_int_range(cfg, key, 0, -1000000, 1000000, &prio)) < 0)
             return rc;
-        snprintf(d->names[i], SE_STRATEGY_MAX, "%s", enabled[i]);
-        d->priority[i] = (int)prio;
+        int k = 0;
+        while (k < d->nstrategies && strcmp(d->names[k], enabled[i]) != 0)
+            k++;
+        if (k < d->nstrategies)
+            continue;
+        if (k == BOOK_STRATEGIES_MAX)
+            return cfg_value_error(cfg, "strategies.enabled", "strategy %s: at most %d strategies", enabled[i],
+                                   BOOK_STRATEGIES_MAX);
         snprintf(ring, sizeof ring, "%s%s", SE_RING_SIGNAL_PREFIX, enabled[i]);
-        if ((rc = shm_settings_ring_name(&d->set, ring, d->sig[i].segment, SHM_NAME_MAX)) < 0)
+        if ((rc = shm_settings_ring_name(&d->set, ring, d->sig[k].segment, SHM_NAME_MAX)) < 0)
             return rc;
-        if ((rc = book_add_strategy(&d->book, d->names[i])) < 0)
+        if (d->started && (rc = risk_add_strategy(&d->risk)) < 0)
+            return rc;
+        if ((rc = book_add_strategy(&d->book, enabled[i])) < 0)
             return se_err(rc, "riskd: cannot book strategy '%s'", enabled[i]);
+        snprintf(d->names[k], SE_STRATEGY_MAX, "%s", enabled[i]);
+        d->priority[k] = (int)prio;
+        /* Pairs with the acquire load of the HTTP thread (endpoints.c). */
+        __atomic_store_n(&d->nstrategies, k + 1, __ATOMIC_RELEASE);
+        if (d->started)
+            log_info("strategy added to strategies.enabled: its signals are read from now on",
+                     LOG_STR("strategy", d->names[k]), LOG_STR("ring", d->sig[k].segment));
     }
-    d->nstrategies = n;
     return 0;
+}
+
+/* The supervisor starts a strategy added to the config without restarting
+ * riskd: riskd looks at the file's modification time once a second and
+ * reads the new strategies from it. A file that no longer parses changes
+ * nothing (the supervisor says why). */
+static void follow_config(riskd_t *d)
+{
+    struct stat st;
+    if (!d->config_path[0] || stat(d->config_path, &st) < 0)
+        return;
+    int64_t mtime = (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec;
+    if (mtime == d->config_mtime_ns)
+        return;
+    d->config_mtime_ns = mtime;
+    cfg_t *cfg = NULL;
+    if (cfg_open(&cfg, d->config_path) < 0 || read_strategies(d, cfg) < 0)
+        log_warn("configuration changed but not read", LOG_STR("error", se_errmsg()));
+    cfg_close(cfg);
 }
 
 static int open_rings(riskd_t *d, const cfg_t *cfg)
@@ -377,6 +415,99 @@ static void recover(riskd_t *d)
     publish_snapshots(d);
 }
 
+/* The most signals drain_signals takes from one ring before deciding them. */
+#define RISKD_SIGNAL_BATCH 64
+
+static uint64_t id_hash(const char *id)
+{
+    uint64_t h = 0xcbf29ce484222325ull;
+    for (size_t i = 0; i < SE_ID_MAX && id[i]; i++)
+        h = (h ^ (unsigned char)id[i]) * 0x100000001b3ull;
+    return h;
+}
+
+/* Marks in answered[] the candidates (hashes of their ids, and their actions)
+ * that riskd's own rings answer: an order on `ord`, a refusal on `risk`.
+ * Returns the time from which both histories are complete (a signal born
+ * after it and answered would be seen answered). */
+static int64_t find_answers(riskd_t *d, const uint64_t *hash, const uint8_t *action, bool *answered, int n)
+{
+    int64_t since = INT64_MIN;
+    const shm_writer_t *w = &d->ord;
+    uint64_t head = w->prod_seq, from = head > w->capacity ? head - w->capacity : 0;
+    se_order_rec_t o;
+    bool first = from > 0; /* wrapped: the history starts at its oldest record */
+    for (uint64_t at = from; at < head; at++) {
+        if (shm_peek(&w->seg, at, &o) != SHM_OK)
+            continue;
+        if (first)
+            since = o.ts_risk_ns;
+        first = false;
+        uint64_t h = id_hash(o.client_order_id);
+        for (int i = 0; i < n; i++)
+            answered[i] |= hash[i] == h && action[i] == o.action;
+    }
+    w = &d->risk_ring;
+    head = w->prod_seq, from = head > w->capacity ? head - w->capacity : 0;
+    se_risk_rec_t k;
+    first = from > 0;
+    for (uint64_t at = from; at < head; at++) {
+        if (shm_peek(&w->seg, at, &k) != SHM_OK)
+            continue;
+        if (first && k.ts_ns > since)
+            since = k.ts_ns;
+        first = false;
+        if (k.kind != SE_RISK_REJECT)
+            continue;
+        uint64_t h = id_hash(k.client_order_id);
+        for (int i = 0; i < n; i++)
+            answered[i] |= hash[i] == h;
+    }
+    return since;
+}
+
+/* riskd takes a batch of signals off a ring before it decides them: a riskd
+ * killed in between loses them, and the strategy would wait for an answer
+ * that never comes. Its successor looks at the last batch before its
+ * position: a signal its rings (`ord`, `risk`) do not answer is queued
+ * again; one they answer is not (it would be sent twice). */
+static void requeue_unanswered(riskd_t *d, int strategy)
+{
+    const shm_reader_t *r = &d->sig[strategy].r;
+    uint64_t from = r->pos > RISKD_SIGNAL_BATCH ? r->pos - RISKD_SIGNAL_BATCH : 0;
+    se_signal_rec_t sig[RISKD_SIGNAL_BATCH], evicted;
+    uint64_t hash[RISKD_SIGNAL_BATCH];
+    uint8_t action[RISKD_SIGNAL_BATCH];
+    bool answered[RISKD_SIGNAL_BATCH] = { false };
+    int n = 0;
+    for (uint64_t at = from; at < r->pos; at++) {
+        if (shm_peek(&r->seg, at, &sig[n]) != SHM_OK || sig[n].action == SE_ACTION_SNAPSHOT)
+            continue;
+        sig[n].client_order_id[SE_ID_MAX - 1] = sig[n].symbol[SE_SYMBOL_MAX - 1] = '\0';
+        hash[n] = id_hash(sig[n].client_order_id);
+        action[n] = sig[n].action;
+        n++;
+    }
+    if (n == 0)
+        return;
+    int64_t since = find_answers(d, hash, action, answered, n), mono = clock_mono_ns();
+    int requeued = 0;
+    for (int i = 0; i < n; i++) {
+        /* Older than the histories: answered or not, it cannot be told. */
+        if (answered[i] || sig[i].ts_strategy_ns < since)
+            continue;
+        sig[i].strategy_index = (uint32_t)strategy;
+        if (agg_push(&d->agg, &sig[i], d->priority[strategy], mono, &evicted) == AGG_EVICTED) {
+            stats_add(d->queue_evicted, 1);
+            publish_reject(d, &evicted, "signal_queue_full");
+        }
+        requeued++;
+    }
+    if (requeued)
+        log_warn("signals read by the previous run but never decided: deciding them now",
+                 LOG_STR("strategy", d->names[strategy]), LOG_INT("signals", requeued));
+}
+
 /* Quotes already in `in` when riskd attaches (it may start after ingest):
  * marks from them, so the first signals do not fail for want of a quote. */
 static void mark_from_history(riskd_t *d)
@@ -396,10 +527,11 @@ static void mark_from_history(riskd_t *d)
 
 static void attach(riskd_t *d)
 {
+    bool fresh[BOOK_STRATEGIES_MAX] = { false };
     for (int i = 0; i < d->nstrategies; i++) {
         riskd_input_t *in = &d->sig[i];
         if (!in->attached && shm_try_attach(&in->r, in->segment, SE_SPEC_SIGNAL(0), "riskd") == 0)
-            in->attached = true;
+            in->attached = fresh[i] = true;
     }
     if (!d->in.attached && shm_try_attach(&d->in.r, d->in.segment, SE_SPEC_IN(0), "riskd") == 0) {
         d->in.attached = true;
@@ -409,6 +541,10 @@ static void attach(riskd_t *d)
         d->exe.attached = true;
         recover(d);
     }
+    /* After the book is rebuilt: they are decided against it. */
+    for (int i = 0; i < d->nstrategies; i++)
+        if (fresh[i])
+            requeue_unanswered(d, i);
 }
 
 int riskd_open(riskd_t *d, const cfg_t *cfg, const shm_settings_t *set)
@@ -437,7 +573,8 @@ int riskd_open(riskd_t *d, const cfg_t *cfg, const shm_settings_t *set)
         return cfg_value_error(cfg, "strategies.enabled", "no strategy enabled: riskd has nothing to do");
     if ((rc = risk_init(&d->risk, &d->limits, d->nstrategies)) < 0 || (rc = agg_init(&d->agg, (int)qcap)) < 0)
         return rc;
-    d->position_gauges = calloc((size_t)d->nstrategies * BOOK_SYMBOLS_MAX * 3, sizeof *d->position_gauges);
+    /* Room for every strategy the config may add while riskd runs. */
+    d->position_gauges = calloc((size_t)BOOK_STRATEGIES_MAX * BOOK_SYMBOLS_MAX * 3, sizeof *d->position_gauges);
     if (!d->position_gauges)
         return se_err(-ENOMEM, "riskd: out of memory for position gauges");
     if ((rc = open_rings(d, cfg)) < 0 || (rc = stats_open(&d->stats, set, "riskd")) < 0)
@@ -449,6 +586,12 @@ int riskd_open(riskd_t *d, const cfg_t *cfg, const shm_settings_t *set)
     stats_set(d->state_gauge, (double)risk_state(&d->risk));
     share_state(d);
     attach(d);
+    struct stat st;
+    if (cfg_file(cfg) && stat(cfg_file(cfg), &st) == 0) {
+        snprintf(d->config_path, sizeof d->config_path, "%s", cfg_file(cfg));
+        d->config_mtime_ns = (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec;
+    }
+    d->started = true;
     count_active(d);
     return 0;
 }
@@ -522,7 +665,7 @@ static int drain_signals(riskd_t *d)
     for (int i = 0; i < d->nstrategies; i++) {
         riskd_input_t *in = &d->sig[i];
         se_signal_rec_t sig, evicted;
-        for (int k = 0; in->attached && k < 64; k++) {
+        for (int k = 0; in->attached && k < RISKD_SIGNAL_BATCH; k++) {
             shm_status_t st = shm_reader_read(&in->r, &sig);
             if (st == SHM_RETIRED) { /* the strategy restarted with a new ring */
                 shm_reader_close(&in->r);
@@ -658,6 +801,10 @@ int riskd_run(riskd_t *d, const volatile sig_atomic_t *stop)
             d->next_snapshot_ns = mono + d->snapshot_ns;
         }
         if (mono >= d->next_attach_ns) {
+            if (mono >= d->next_config_ns) {
+                follow_config(d);
+                d->next_config_ns = mono + 1000000000;
+            }
             attach(d);
             d->next_attach_ns = mono + 100000000;
         }

@@ -73,10 +73,14 @@ typedef struct {
     uint64_t in_lost_counted, exe_lost_counted;
     uint64_t violations_reported[RISK_RULE_COUNT]; /* risk_violations already in the stats */
     stats_metric_t **position_gauges; /* [strategy * BOOK_SYMBOLS_MAX + symbol][3]: qty, realised, unrealised */
+    char config_path[256];     /* followed for strategies added to strategies.enabled */
+    int64_t config_mtime_ns, next_config_ns;
+    bool started;
 } riskd_t;
 
 /* Reads the configuration (strategies.enabled and their priorities, the risk
- * limits, the queue), opens the book, the checker and the queue, creates
+ * limits, the queue; later strategies added to strategies.enabled are read
+ * from the file while riskd runs), opens the book, the checker and the queue, creates
  * rings `ord` and `risk` and the stats block "riskd", and rebuilds positions
  * and open orders from the history still in rings `ord`, `exe` and `in` (a
  * restarted riskd forgets nothing that is still there), then publishes every

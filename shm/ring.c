@@ -531,7 +531,9 @@ static shm_status_t wait_any(shm_reader_t *const *rs, int n, shm_doorbell_t *bel
         }
         if (ready || any_ready(rs, n) || rung(bell, bell_seen))
             return SHM_OK;
-        if (rc == -ETIMEDOUT || (deadline >= 0 && clock_mono_ns() >= deadline))
+        /* A signal (SIGTERM from the supervisor) ends the wait too, so the
+         * caller looks at its stop flag now, not at the next timeout. */
+        if (rc == -ETIMEDOUT || rc == -EINTR || (deadline >= 0 && clock_mono_ns() >= deadline))
             return SHM_TIMEOUT;
     }
 }

@@ -239,7 +239,8 @@ static inline shm_status_t shm_reader_read(shm_reader_t *r, void *payload)
 /* Waits until one of the n readers has a record (or a lap, or retirement) to
  * report: spins for spin_ns, then sleeps on all n rings at once. Returns
  * SHM_OK (something may be ready: read every ring) or SHM_TIMEOUT after
- * timeout_ns (<0: no limit). n is 1..SHM_WAIT_MAX (64). */
+ * timeout_ns (<0: no limit) or when a signal handler ran meanwhile (look at
+ * your flags). n is 1..SHM_WAIT_MAX (64). */
 shm_status_t shm_wait(shm_reader_t *const *readers, int n, int64_t spin_ns, int64_t timeout_ns);
 
 /* A doorbell for another thread of the same process (e.g. a network

@@ -36,6 +36,11 @@ static const struct {
     { "supervisor_process_up", "1 while the supervisor sees the process running." },
     { "supervisor_process_failed", "1 when the supervisor gave up restarting the process." },
     { "feed_connected", "1 while ingest is connected to the feed." },
+    { "supervisor_process_pid", "The process's pid, 0 when not running." },
+    { "supervisor_process_start_time_seconds", "When the process was last started, seconds since the epoch." },
+    { "supervisor_process_restarts_total", "Times the supervisor started the process again." },
+    { "supervisor_process_managed", "1 while the process is part of the configuration." },
+    { "plugin_reload_failures_total", "New strategy versions refused by their check; the old one kept running." },
     { "feed_disconnects_total", "Connections of the live feed lost after being up." },
     { "feed_latency_microseconds", "Time from a live message's own ts to ingest publishing it." },
     { "fills_duplicate_total", "Fills dropped because their fill_id was applied already." },
@@ -103,6 +108,12 @@ stats_metric_t *stats_metric(stats_t *s, stats_type_t type, const char *name, co
 
 static void print_labels(FILE *out, const char *process, const char *labels, const char *extra)
 {
+    /* A metric about another process (the supervisor's per-process gauges)
+     * names it itself; a label may appear only once. */
+    if (strncmp(labels, "process=", 8) == 0) {
+        fprintf(out, "{%s%s%s}", labels, extra ? "," : "", extra ? extra : "");
+        return;
+    }
     fprintf(out, "{process=\"%s\"%s%s%s%s}", process, labels[0] ? "," : "", labels,
             extra ? "," : "", extra ? extra : "");
 }

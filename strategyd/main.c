@@ -14,11 +14,15 @@
 #include "shm/settings.h"
 #include "strategyd/runner.h"
 
-static volatile sig_atomic_t stop;
+static volatile sig_atomic_t stop, running;
 
 static void on_stop(int sig)
 {
     (void)sig;
+    /* Still starting, perhaps waiting for ring `in` with no ingest to make
+     * it: nothing to stop cleanly yet, and the wait would never see the flag. */
+    if (!running)
+        _exit(0);
     stop = 1;
 }
 
@@ -118,6 +122,7 @@ int main(int argc, char **argv)
     }
     log_info("strategy started", LOG_STR("strategy", name), LOG_STR("source", r.strat.source),
              LOG_BOOL("observation", r.observe), LOG_STR("signals", r.sig.seg.name));
+    running = 1;
     svc_ready(svc);
     int rc = host_run(&r.strat, loop, &(loop_t){ &r, &stop });
     svc_close(svc);

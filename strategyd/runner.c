@@ -77,6 +77,35 @@ static int open_stats(runner_t *r, const shm_settings_t *set)
     return 0;
 }
 
+/* Order ids are "<name>-<epoch>-<seq>" with the start second as epoch, and
+ * the epoch tells this run's orders from an earlier run's (previous_run). A
+ * strategy restarted within the same second (the supervisor restarts a
+ * killed one at once) would share its predecessor's epoch. The signal ring
+ * it took over still holds the ids the previous runs used: start after the
+ * newest epoch among them. */
+static void unique_epoch(runner_t *r)
+{
+    const shm_segment_t *seg = &r->sig.seg;
+    uint64_t head = r->sig.prod_seq;
+    size_t n = strlen(r->host.name);
+    se_signal_rec_t s;
+    uint64_t oldest = head > seg->capacity ? head - seg->capacity : 0;
+    /* Newest first: the last NEW order names the newest epoch used (CANCELs
+     * after it name older orders), so the scan stops there. */
+    for (uint64_t at = head; at-- > oldest;) {
+        if (shm_peek(seg, at, &s) != SHM_OK)
+            continue;
+        s.client_order_id[SE_ID_MAX - 1] = '\0';
+        if (strncmp(s.client_order_id, r->host.name, n) != 0 || s.client_order_id[n] != '-')
+            continue;
+        long long epoch = strtoll(s.client_order_id + n + 1, NULL, 10);
+        if (epoch >= r->host.epoch_s)
+            r->host.epoch_s = epoch + 1;
+        if (s.action == SE_ACTION_NEW)
+            break;
+    }
+}
+
 static int open_rings(runner_t *r, const cfg_t *cfg, const shm_settings_t *set)
 {
     char name[SHM_NAME_MAX], ring[80], reader[SHM_READER_NAME_MAX];
@@ -91,6 +120,7 @@ static int open_rings(runner_t *r, const cfg_t *cfg, const shm_settings_t *set)
     shm_ring_spec_t sig = SE_SPEC_SIGNAL(cap);
     if ((rc = shm_writer_open(&r->sig, name, &sig, &set->perm)) < 0)
         return rc;
+    unique_epoch(r);
     static const char *const rings[INPUT_COUNT] = { SE_RING_IN, SE_RING_EXEC, SE_RING_RISK };
     for (int i = 0; i < INPUT_COUNT; i++)
         if ((rc = shm_settings_ring_name(set, rings[i], r->inputs[i].segment, SHM_NAME_MAX)) < 0)
@@ -414,8 +444,6 @@ int runner_open(runner_t *r, const cfg_t *cfg, const shm_settings_t *set, const 
                       "before this one)", name, r->strat.source);
     if ((rc = open_stats(r, set)) < 0 || (rc = open_rings(r, cfg, set)) < 0)
         return rc;
-    /* Ids go on from the ring's count of records, which only grows. */
-    r->host.order_seq = r->sig.prod_seq;
     attach_optional(r);
     recover_positions(r);
     if (!r->observe) {

@@ -64,9 +64,9 @@ typedef struct {
  * from its fills still in `in` and `exe` (recovery after a restart) through
  * on_position_update, cancels the orders the previous run left working, asks
  * riskd for a snapshot (whose open orders of a previous run are cancelled
- * too), and starts it. Order ids continue from the signal ring's sequence, so
- * a run restarted within the same second never reuses an id. Returns 0 or a
- * negative code; se_errmsg() is the one line to print. */
+ * too), and starts it. A run restarted within the same second takes an epoch
+ * past the newest in its signal ring, so it never reuses an order id. Returns
+ * 0 or a negative code; se_errmsg() is the one line to print. */
 int runner_open(runner_t *r, const cfg_t *cfg, const shm_settings_t *set, const char *name);
 
 /* Processes one record of `in` (exposed for tests). */

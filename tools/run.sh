@@ -1,46 +1,32 @@
 #!/usr/bin/env bash
-# run.sh -- `make run`: the whole pipeline on this machine in simulation mode
-# (ingest's synthetic feed, the three built-in strategies, riskd, execd), with
-# a live view refreshed every second. Ctrl-C stops every process, strategies
-# first, and removes the instance's segments.
-# Usage: tools/run.sh [CONFIG] [BIN_DIR]   (the real supervisor comes later)
+# run.sh -- `make run`: the whole engine on this machine under its supervisor,
+# bin/strategy-engine (simulation mode with the shipped config), with a live
+# view refreshed every second: the supervisor's process table, ticks/s,
+# signals, orders, fills, rejects by rule, position and PnL per strategy.
+# Ctrl-C stops the supervisor, which stops every process (strategies first)
+# and removes the instance's segments.
+# Usage: tools/run.sh [CONFIG] [BIN_DIR]
 set -uo pipefail
 conf=${1:-etc/strategy-engine.conf} bin=${2:-bin}
 instance=$(sed -n 's/^[[:space:]]*instance[[:space:]]*=[[:space:]]*"\([^"]*\)".*/\1/p' "$conf" | head -n1)
 instance=${instance:-default}
 logdir=$(mktemp -d /tmp/strategy-engine-run.XXXXXX)
-strategies=$(sed -n '/^strategies/,/^};/s/^[[:space:]]*enabled[[:space:]]*=[[:space:]]*\[\(.*\)\];.*/\1/p' "$conf" | tr -d '" ' | tr ',' ' ')
-declare -A pids=()
+log=$logdir/engine.log
+
+# The supervisor refuses to start when another one runs this instance, and
+# stops processes left without a supervisor before it starts its own.
+"$bin/strategy-engine" -c "$conf" 2> "$log" &
+sup=$!
 
 stop_all() {
   trap - INT TERM
   echo; echo "stopping: strategies, riskd, execd, ingest"
-  for group in "strategies" "riskd" "execd" "ingest"; do
-    for name in "${!pids[@]}"; do
-      case "$group:$name" in strategies:strategyd.*|riskd:riskd|execd:execd|ingest:ingest)
-        kill -TERM "${pids[$name]}" 2>/dev/null; wait "${pids[$name]}" 2>/dev/null ;; esac
-    done
-  done
-  "$bin/shmtool" gc -i "$instance" >/dev/null 2>&1
-  echo "segments of instance '$instance' removed; logs in $logdir"
+  kill -TERM "$sup" 2>/dev/null
+  wait "$sup"
+  echo "supervisor exited with status $?; segments of instance '$instance' removed; log: $log"
   exit 0
 }
 trap stop_all INT TERM
-
-if "$bin/shmtool" ls -i "$instance" 2>/dev/null | grep -q alive; then
-  echo "run.sh: instance '$instance' is already running (bin/shmtool ls -i $instance); stop it first" >&2
-  exit 1
-fi
-"$bin/shmtool" gc -i "$instance" >/dev/null 2>&1
-
-start() { # name command...
-  local name=$1; shift
-  "$@" 2> "$logdir/$name.log" & pids[$name]=$!
-}
-start execd "$bin/execd" -c "$conf"
-start riskd "$bin/riskd" -c "$conf"
-for s in $strategies; do start "strategyd.$s" "$bin/strategyd" -c "$conf" -s "$s"; done
-start ingest "$bin/ingest" -c "$conf"
 
 metric() { # process name-and-labels-regex -> sum of matching samples
   "$bin/shmtool" stats "$1" -i "$instance" 2>/dev/null |
@@ -50,18 +36,20 @@ metric() { # process name-and-labels-regex -> sum of matching samples
 prev_ticks=0
 while true; do
   sleep 1
-  for name in "${!pids[@]}"; do
-    if ! kill -0 "${pids[$name]}" 2>/dev/null; then
-      echo "run.sh: $name exited; its log: $logdir/$name.log" >&2
-      tail -n 3 "$logdir/$name.log" >&2
-      stop_all
-    fi
-  done
+  if ! kill -0 "$sup" 2>/dev/null; then
+    wait "$sup"
+    echo "run.sh: the supervisor exited with status $?; its log: $log" >&2
+    grep '"level":"error"' "$log" | tail -n 3 >&2
+    exit 1
+  fi
+  status=$("$bin/strategy-engine" -c "$conf" status 2>&1)
+  strategies=$(printf '%s\n' "$status" | awk '$1 ~ /^strategyd\./ { sub(/^strategyd\./, "", $1); print $1 }')
   ticks=$(metric ingest '^market_data_received_total')
   signals=0
   for s in $strategies; do signals=$((signals + $(metric "strategyd.$s" '^strategy_signals_total'))); done
   [ -t 1 ] && printf '\033[H\033[2J'
-  printf 'strategy-engine, instance %s, simulation  (%s)   Ctrl-C stops\n\n' "$instance" "$(date +%T)"
+  printf 'strategy-engine, instance %s  (%s)   Ctrl-C stops; log: %s\n\n' "$instance" "$(date +%T)" "$log"
+  printf '%s\n\n' "$status" | sed 's/^/  /'
   printf '  ticks/s %-10s ticks %-12s signals %-10s orders %-10s fills %-10s\n' \
     "$((ticks - prev_ticks))" "$ticks" "$signals" "$(metric execd '^orders_submitted_total')" \
     "$(metric execd '^execution_reports_total.*kind="fill"')"

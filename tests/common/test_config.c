@@ -436,7 +436,8 @@ START_TEST(config_should_know_the_documented_keys)
         { "redis.url", true },
         { "nats.url", true },
         { "http.port", true },
-        { "supervisor.restartMs", true },
+        { "supervisor.maxRestarts", true },
+        { "supervisor.maxRestart", false }, /* the supervisor names its keys: a typo is caught */
         { "riskd.port", true },
         { "execd.port", true },
         { "strategyd.threads", true },

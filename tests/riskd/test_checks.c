@@ -751,6 +751,28 @@ START_TEST(strategy_windows_should_be_separate_and_count_only_approvals)
 }
 END_TEST
 
+START_TEST(strategy_added_while_running_should_get_its_own_windows)
+{
+    lim.strategy_max_orders_per_second = 1;
+    ck_assert_int_eq(risk_init(&risk, &lim, 1), 0); /* beta is not in the config yet */
+    started = true;
+    se_signal_rec_t b = buy(1, 1, 100);
+    ASSERT_RULE(check(&b), RISK_INVALID_ORDER);
+    ck_assert_int_eq(risk_add_strategy(&risk), 1); /* the config names it now */
+    se_signal_rec_t a = buy(0, 1, 100), a2 = sell(0, 1, 100);
+    ASSERT_RULE(submit(&a), RISK_OK);
+    ASSERT_RULE(submit(&a2), RISK_RATE_STRATEGY_SECOND);
+    ASSERT_RULE(submit(&b), RISK_OK);
+    se_signal_rec_t b2 = sell(1, 1, 100);
+    ASSERT_RULE(submit(&b2), RISK_RATE_STRATEGY_SECOND);
+    now += SEC;
+    ASSERT_RULE(submit(&b2), RISK_OK);
+    for (int i = 2; i < BOOK_STRATEGIES_MAX; i++)
+        ck_assert_int_eq(risk_add_strategy(&risk), i);
+    ck_assert_int_eq(risk_add_strategy(&risk), -ENOSPC);
+}
+END_TEST
+
 START_TEST(strategy_rate_limits_should_default_to_the_global_ones)
 {
     cfg_t *cfg;
@@ -918,6 +940,7 @@ static Suite *checks_suite(void)
     tcase_add_test(tw, global_second_window_should_slide_at_exactly_one_second);
     tcase_add_test(tw, global_minute_window_should_slide_at_exactly_sixty_seconds);
     tcase_add_test(tw, strategy_windows_should_be_separate_and_count_only_approvals);
+    tcase_add_test(tw, strategy_added_while_running_should_get_its_own_windows);
     tcase_add_test(tw, strategy_rate_limits_should_default_to_the_global_ones);
     tcase_add_test(tw, duplicates_should_be_refused_inside_the_window_only);
     tcase_add_test(tw, duplicate_memory_should_forget_the_oldest_when_full);

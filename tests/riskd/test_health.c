@@ -87,6 +87,13 @@ START_TEST(a_live_supervisor_should_be_believed)
     stats_set(up[2], 0);
     stats_set(failed[4], 1);
     ck_assert_str_eq(health(), "process execd is down | process strategyd.beta failed");
+    /* A strategy removed from the config keeps its gauges, unmanaged: not down, gone. */
+    stats_metric_t *managed = stats_metric(&sup, STATS_GAUGE, "supervisor_process_managed", "process=\"strategyd.alpha\"");
+    stats_set(managed, 1);
+    stats_set(up[3], 0);
+    ck_assert_str_eq(health(), "process execd is down | process strategyd.alpha is down | process strategyd.beta failed");
+    stats_set(managed, 0);
+    ck_assert_str_eq(health(), "process execd is down | process strategyd.beta failed");
     /* A supervisor that is gone says nothing any more: back to the rings. */
     stats_close(&sup, false);
     ck_assert_ptr_nonnull(strstr(health(), "process ingest is down (ring in does not exist)"));

@@ -105,3 +105,46 @@ int pf_stop(const pid_t *pids, int n)
     }
     return bad;
 }
+
+bool pf_instance(char *inst, char *conf, const char *tag, const char *extra)
+{
+    snprintf(inst, 40, "t%d-%.8s", (int)getpid(), tag);
+    snprintf(conf, 128, "/tmp/se-%.16s-%d.conf", tag, (int)getpid());
+    FILE *f = fopen(conf, "w");
+    if (!f)
+        return false;
+    fprintf(f, "engine = { instance = \"%s\"; mode = \"simulation\"; idleSpinUs = 0; };\n%s\n", inst,
+            extra ? extra : "");
+    return fclose(f) == 0;
+}
+
+se_order_rec_t pf_order(const char *id, double price)
+{
+    se_order_rec_t o;
+    memset(&o, 0, sizeof o);
+    o.action = SE_ACTION_NEW;
+    o.side = SE_SIDE_BUY;
+    o.order_type = SE_ORDER_LIMIT;
+    o.qty = 1;
+    o.price = price;
+    o.ts_risk_ns = clock_real_ns();
+    strcpy(o.symbol, "BTC-USD");
+    strcpy(o.strategy, "alpha");
+    snprintf(o.client_order_id, sizeof o.client_order_id, "%s", id);
+    return o;
+}
+
+se_signal_rec_t pf_signal(const char *id, double price)
+{
+    se_signal_rec_t s;
+    memset(&s, 0, sizeof s);
+    s.action = SE_ACTION_NEW;
+    s.side = SE_SIDE_BUY;
+    s.order_type = SE_ORDER_LIMIT;
+    s.qty = 1;
+    s.price = price;
+    s.ts_strategy_ns = clock_real_ns();
+    strcpy(s.symbol, "BTC-USD");
+    snprintf(s.client_order_id, sizeof s.client_order_id, "%s", id);
+    return s;
+}

@@ -8,6 +8,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "common/records.h"
+
 /* The directory of the binaries: $SE_BIN_DIR, else "bin". */
 const char *pf_bin_dir(void);
 
@@ -27,5 +29,17 @@ bool pf_wait_quiet(const char *instance, int seconds);
 /* SIGTERMs the processes in the order given and waits for each; returns the
  * number that did not exit with status 0. */
 int pf_stop(const pid_t *pids, int n);
+
+/* Names this test's instance "t<pid>-<tag>" (into inst, 40 bytes) and
+ * writes its config to /tmp/se-<tag>-<pid>.conf (path into conf, 128
+ * bytes): an engine group naming the instance in simulation mode without
+ * spin, then extra (more groups). Returns false when the file cannot be
+ * written. */
+bool pf_instance(char *inst, char *conf, const char *tag, const char *extra);
+
+/* A limit buy of 1 BTC-USD at price, client_order_id id, strategy "alpha":
+ * the records a test writes by hand into `ord` or a signal ring. */
+se_order_rec_t pf_order(const char *id, double price);
+se_signal_rec_t pf_signal(const char *id, double price);
 
 #endif
