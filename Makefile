@@ -72,7 +72,8 @@ TSAN_TESTS += $(OUT)/tests/ingest/test_hop # nats.c's thread -> ingest's loop
 BENCH_BINS := $(patsubst tools/bench/%.c,$(OUT)/tools/bench/%,$(wildcard tools/bench/*.c))
 
 .PHONY: all deps build test asan tsan valgrind bench bench-ring bench-strategy bench-risk bench-pipeline bench-supervisor run clean
-.PHONY: bench-redis bench-grpc
+.PHONY: bench-grpc
+.PHONY: bench-redis
 .PHONY: run-live
 all: deps
 	@$(MAKE) --no-print-directory build
@@ -207,10 +208,10 @@ VALGRIND_TESTS := tests/common/test_config tests/common/test_log tests/shm/test_
                   tests/riskd/test_book tests/riskd/test_checks tests/execd/test_sim \
                   tests/ingest/test_synthetic tests/common/test_http tests/common/test_service \
                   tests/riskd/test_health
-VALGRIND_TESTS += tests/ingest/test_dedupe tests/ingest/test_hop
 VALGRIND_TESTS += tests/execd/test_journal tests/execd/test_breaker
 VALGRIND_TESTS += tests/strategyd/test_python
 VALGRIND_TESTS += tests/supervisor/test_policy
+VALGRIND_TESTS += tests/ingest/test_dedupe tests/ingest/test_hop tests/ingest/test_reply_pool
 valgrind: deps
 	@$(MAKE) --no-print-directory build
 	@CK_FORK=no CK_TIMEOUT_MULTIPLIER=10 TEST_WRAPPER="valgrind -q --error-exitcode=1 \
@@ -244,12 +245,6 @@ bench-pipeline: deps
 	@$(MAKE) --no-print-directory build
 	tools/bench/bench_pipeline.sh $(OUT)/bin
 
-# ingest's Redis feed: PUBLISH at 50k-400k msgs/s and flat out, losses and publish -> `in` latency.
-bench-redis: deps
-	@$(MAKE) --no-print-directory build
-	@mkdir -p bench/results
-	$(OUT)/tools/bench/bench_redis --bin $(OUT)/bin --json bench/results/redis.json
-
 bench-grpc: deps
 	@$(MAKE) --no-print-directory build
 	@mkdir -p bench/results
@@ -260,6 +255,12 @@ bench-supervisor: deps
 	@mkdir -p bench/results
 	$(OUT)/tools/bench/bench_supervisor --bin $(OUT)/bin --plugins $(OUT)/tests/strategyd/plugins \
 	  --json bench/results/supervisor.json
+
+# ingest's Redis feed: PUBLISH at 50k-400k msgs/s and flat out, losses and publish -> `in` latency.
+bench-redis: deps
+	@$(MAKE) --no-print-directory build
+	@mkdir -p bench/results
+	$(OUT)/tools/bench/bench_redis --bin $(OUT)/bin --json bench/results/redis.json
 
 # The whole pipeline in simulation mode with a live view; Ctrl-C stops it.
 run: deps

@@ -16,6 +16,7 @@
 
 #include "common/err.h"
 #include "common/log.h"
+#include "ingest/reply_pool.h"
 #include "ingest/validate.h"
 
 int redis_config(const cfg_t *cfg, redis_config_t *out)
@@ -57,12 +58,16 @@ static void glue_on_poll(uv_poll_t *h, int status, int events)
 {
     glue_t *g = h->data;
     if (status < 0) {
-        /* A socket error (refused connect, reset): let hiredis find it. A
-         * connect in progress learns it on the write side, an established
-         * connection on the read side; either ends in a callback of ours. */
+        /* A socket error (refused connect, reset): libuv has stopped the
+         * handle, so what hiredis asks for next must start it again. Let
+         * hiredis find the error: a connect in progress learns it on the
+         * write side, an established connection on the read side; either
+         * ends in a callback of ours. */
+        int wanted = g->events;
+        g->events = 0;
         if (g->ac)
             redisAsyncHandleWrite(g->ac);
-        if (g->ac && (g->events & UV_READABLE))
+        if (g->ac && (wanted & UV_READABLE))
             redisAsyncHandleRead(g->ac);
         return;
     }
@@ -72,8 +77,12 @@ static void glue_on_poll(uv_poll_t *h, int status, int events)
         redisAsyncHandleWrite(g->ac);
 }
 
+/* hiredis asks for reads again after every read: only a change reaches
+ * libuv, which would otherwise re-arm epoll (a system call) each time. */
 static void glue_update(glue_t *g, int events)
 {
+    if (events == g->events)
+        return;
     g->events = events;
     if (events)
         uv_poll_start(&g->poll, events, glue_on_poll);
@@ -261,6 +270,7 @@ static void connect_now(redis_feed_t *f)
         return;
     }
     ac->data = f;
+    reply_pool_use(&ac->c); /* no malloc per message */
     if (glue_attach(ac, f->loop) < 0) {
         redisAsyncFree(ac);
         retry_later(f, "cannot attach to the event loop");

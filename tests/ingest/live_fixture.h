@@ -17,10 +17,9 @@
 #include "tests/ingest/ingest_fixture.h"
 #include "tests/support/pipeline_fixture.h"
 
-/* A TCP port on 127.0.0.1 that was free a moment ago: bound to port 0, read
- * back, closed. Another process may take it before the server does; the
- * start functions notice (the server exits) and ask for another. */
-static inline int lfx_free_port(void)
+/* A TCP socket bound to 127.0.0.1 on a port the kernel chose (stored in
+ * *port). */
+static inline int lfx_bind_any(int *port)
 {
     int fd = socket(AF_INET, SOCK_STREAM, 0);
     ck_assert_int_ge(fd, 0);
@@ -29,8 +28,18 @@ static inline int lfx_free_port(void)
     ck_assert_int_eq(bind(fd, (struct sockaddr *)&a, sizeof a), 0);
     socklen_t len = sizeof a;
     ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&a, &len), 0);
-    close(fd);
-    return ntohs(a.sin_port);
+    *port = ntohs(a.sin_port);
+    return fd;
+}
+
+/* A TCP port on 127.0.0.1 that was free a moment ago: bound to port 0, read
+ * back, closed. Another process may take it before the server does; the
+ * start functions notice (the server exits) and ask for another. */
+static inline int lfx_free_port(void)
+{
+    int port;
+    close(lfx_bind_any(&port));
+    return port;
 }
 
 /* True once something accepts TCP connections on 127.0.0.1:port. */

@@ -110,6 +110,21 @@ static void assert_fills(const se_in_rec_t *got, int first, int n)
     }
 }
 
+/* Publishes fills first..first+n-1 and checks that exactly they arrive, in order. */
+static void send_fills_and_check(natsConnection *nc, shm_reader_t *r, int first, int n)
+{
+    static se_in_rec_t fills[1000];
+    ck_assert_int_le(n, 1000);
+    char msg[512];
+    for (int i = 0; i < n; i++) {
+        fill_msg(msg, sizeof msg, first + i);
+        publish(nc, "fills.BTC-USD", msg);
+    }
+    flush(nc);
+    read_kinds(r, fills, n, NULL, 0);
+    assert_fills(fills, first, n);
+}
+
 static void wait_connected(pid_t ingest, long long disconnects)
 {
     lfx_wait_metric(&fx.set, ingest, "feed_connected{feed=\"nats\"}", 1);
@@ -278,7 +293,6 @@ START_TEST(nats_feed_should_reconnect_after_a_nats_restart)
 {
     lfx_run_t run;
     natsConnection *nc = start(&run, NULL);
-    static se_in_rec_t fills[200];
     for (int restart = 0; restart <= 2; restart++) {
         if (restart > 0) {
             natsConnection_Destroy(nc);
@@ -289,14 +303,7 @@ START_TEST(nats_feed_should_reconnect_after_a_nats_restart)
             nc = client(run.port);
             wait_subscribed(nc, &run.r); /* nats.c re-subscribed on its own */
         }
-        char msg[512];
-        for (int i = 0; i < 200; i++) {
-            fill_msg(msg, sizeof msg, restart * 200 + i);
-            publish(nc, "fills.BTC-USD", msg);
-        }
-        flush(nc);
-        read_kinds(&run.r, fills, 200, NULL, 0);
-        assert_fills(fills, restart * 200, 200);
+        send_fills_and_check(nc, &run.r, restart * 200, 200);
     }
     natsConnection_Destroy(nc);
     lfx_finish(&run);
@@ -433,7 +440,6 @@ START_TEST(jetstream_should_go_on_after_server_restarts_with_and_without_its_sto
     lfx_open_in(&run, &fx.set);
     run.ingest = lfx_start_ingest(write_config("feed = \"none\";", run.port,
                                                "jetstream = { enabled = true; stream = \"TF2\"; durable = \"ing\"; };"));
-    static se_in_rec_t fills[100];
     for (int round = 0; round < 3; round++) {
         if (round > 0) {
             lfx_stop(run.server, SIGKILL);
@@ -443,14 +449,7 @@ START_TEST(jetstream_should_go_on_after_server_restarts_with_and_without_its_sto
         }
         natsConnection *nc = client(run.port);
         wait_stream(nc, "TF2");
-        char msg[512];
-        for (int i = 0; i < 100; i++) {
-            fill_msg(msg, sizeof msg, round * 100 + i);
-            publish(nc, "fills.BTC-USD", msg);
-        }
-        flush(nc);
-        read_kinds(&run.r, fills, 100, NULL, 0);
-        assert_fills(fills, round * 100, 100);
+        send_fills_and_check(nc, &run.r, round * 100, 100);
         natsConnection_Destroy(nc);
     }
     lfx_finish(&run);

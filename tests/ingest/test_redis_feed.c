@@ -233,6 +233,41 @@ START_TEST(redis_feed_should_reconnect_and_resubscribe_after_a_redis_restart)
 }
 END_TEST
 
+/* Redis killed while ingest is still reading a burst: what reached ingest
+ * before the kill is an in-order prefix of the burst (pub/sub loses the
+ * rest, which is its contract), and after the restart every message arrives
+ * again, exact and in order. */
+START_TEST(redis_feed_should_keep_going_when_redis_dies_mid_stream)
+{
+    lfx_run_t run;
+    redisContext *c = start(&run, NULL, NULL);
+    enum { BURST = 3000 };
+    for (int i = 0; i < BURST; i++) {
+        char msg[512];
+        int n = good_quote(msg, sizeof msg, i);
+        publish(c, "md.X", msg, (size_t)n);
+    }
+    redisFree(c);
+    lfx_stop(run.server, SIGKILL); /* at once: ingest is likely still reading */
+    lfx_wait_metric(&fx.set, run.ingest, "feed_connected{feed=\"redis\"}", 0);
+    static se_in_rec_t got[BURST];
+    int n = ifx_read(&run.r, got, BURST, 0); /* what arrived; nothing more can */
+    for (int i = 0; i < n; i++) {
+        char msg[512];
+        good_quote(msg, sizeof msg, i);
+        se_in_rec_t want = lfx_expected(val_market_data, msg);
+        lfx_assert_same_payload(&got[i], &want, "quote before the kill", i);
+    }
+    run.server = lfx_start_redis(&run.port, NULL);
+    wait_connected(run.ingest, 1);
+    c = client(run.port, NULL);
+    publish_and_read(c, &run.r, BURST, BURST + 1000);
+    redisFree(c);
+    ck_assert_int_eq(lfx_metric(&fx.set, "market_data_received_total"), n + 1000);
+    lfx_finish(&run);
+}
+END_TEST
+
 START_TEST(redis_feed_should_connect_when_redis_comes_up_after_ingest)
 {
     lfx_run_t run = { .port = lfx_free_port() };
@@ -300,15 +335,9 @@ END_TEST
  * still stop at once when told (an AUTH waiting for its reply included). */
 START_TEST(redis_feed_should_give_up_on_a_silent_server_and_still_stop_promptly)
 {
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    ck_assert_int_ge(fd, 0);
-    struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = 0 };
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    ck_assert_int_eq(bind(fd, (struct sockaddr *)&a, sizeof a), 0);
-    socklen_t len = sizeof a;
-    ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&a, &len), 0);
+    lfx_run_t run = { 0 };
+    int fd = lfx_bind_any(&run.port);
     ck_assert_int_eq(listen(fd, 16), 0);
-    lfx_run_t run = { .port = ntohs(a.sin_port) };
     lfx_open_in(&run, &fx.set);
     run.ingest = lfx_start_ingest(write_config(run.port, "password = \"pw\"; connectTimeoutMs = 100;"));
     int conns[3];
@@ -380,6 +409,7 @@ static Suite *redis_feed_suite(void)
     tcase_set_timeout(live, 60);
     tcase_add_test(live, redis_feed_should_publish_valid_messages_exactly_and_count_bad_ones_by_reason);
     tcase_add_test(live, redis_feed_should_reconnect_and_resubscribe_after_a_redis_restart);
+    tcase_add_test(live, redis_feed_should_keep_going_when_redis_dies_mid_stream);
     tcase_add_test(live, redis_feed_should_connect_when_redis_comes_up_after_ingest);
     tcase_add_test(live, redis_feed_should_authenticate_with_the_configured_password);
     tcase_add_test(live, redis_feed_should_give_up_on_a_silent_server_and_still_stop_promptly);
