@@ -351,9 +351,17 @@ static void js_verify(struct nats_feed *f)
         if (s == NATS_OK)
             continue;
         if (s != NATS_NOT_FOUND && jerr != JSConsumerNotFoundErr && jerr != JSStreamNotFoundErr) {
-            log_warn("JetStream consumer not checked after a reconnect", LOG_STR("consumer", f->durable[i]),
-                     LOG_STR("error", natsStatus_GetText(s)));
-            continue;
+            /* A server just back may not answer yet: a consumer left
+             * unchecked could be one it lost, and its fills would wait for
+             * ever. Check again, with the set-up's backoff. */
+            log_warn("JetStream consumer not checked after a reconnect; checking again",
+                     LOG_STR("consumer", f->durable[i]), LOG_STR("error", natsStatus_GetText(s)),
+                     LOG_UINT("retry_in_ms", f->js_backoff_ms));
+            f->js_verify = true;
+            f->js_next_try_ns = clock_mono_ns() + (int64_t)f->js_backoff_ms * 1000000;
+            f->js_backoff_ms = f->js_backoff_ms * 2 > f->c.reconnect_max_ms ? f->c.reconnect_max_ms
+                                                                             : f->js_backoff_ms * 2;
+            return;
         }
         log_warn("JetStream consumer lost (server restarted without its store?); setting up again",
                  LOG_STR("stream", f->c.js_stream), LOG_STR("consumer", f->durable[i]));
@@ -367,12 +375,13 @@ static void js_verify(struct nats_feed *f)
         f->js_backoff_ms = f->c.reconnect_min_ms;
         return;
     }
+    f->js_backoff_ms = f->c.reconnect_min_ms;
 }
 
 void nats_feed_poll(nats_feed_t *f)
 {
     apply_state(f);
-    if (f->js_verify && f->link.up)
+    if (f->js_verify && f->link.up && clock_mono_ns() >= f->js_next_try_ns)
         js_verify(f);
     if (f->c.js_enabled && !f->subscribed && f->link.up && clock_mono_ns() >= f->js_next_try_ns) {
         sigset_t old;
