@@ -230,6 +230,16 @@ _Static_assert(sizeof(se_risk_rec_t) == SE_RISK_RECORD_SIZE - SHM_SEQ_BYTES, "ri
 #define SE_SPEC_EXEC(cap)   ((shm_ring_spec_t){ SHM_KIND_BROADCAST, SE_EXEC_RECORD_SIZE, (cap), SE_RECTYPE_EXEC })
 #define SE_SPEC_RISK(cap)   ((shm_ring_spec_t){ SHM_KIND_BROADCAST, SE_RISK_RECORD_SIZE, (cap), SE_RECTYPE_RISK })
 
+/* FNV-1a of an id (at most SE_ID_MAX bytes): to remember or match ids
+ * compactly; ids are always compared in full where it matters. */
+static inline uint64_t se_id_hash(const char *id)
+{
+    uint64_t h = 0xcbf29ce484222325ull;
+    for (size_t i = 0; i < SE_ID_MAX && id[i]; i++)
+        h = (h ^ (unsigned char)id[i]) * 0x100000001b3ull;
+    return h;
+}
+
 /* Writes r as one line of JSON (no newline) in the external contract's format:
  * a quote as Redis market data, a fill or position as their NATS messages.
  * Doubles keep every digit (%.17g), so a replay of the line is exact.

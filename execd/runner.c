@@ -91,9 +91,9 @@ static void quotes_from_history(execd_t *x)
 static bool answered(const execd_t *x, const se_order_rec_t *o)
 {
     const shm_segment_t *seg = &x->exe.seg;
-    uint64_t head = x->exe.prod_seq, oldest = head > seg->capacity ? head - seg->capacity : 0;
+    uint64_t oldest = shm_writer_history_start(&x->exe);
     se_exec_rec_t e;
-    for (uint64_t at = head; at-- > oldest;) /* newest first: it would be among the last */
+    for (uint64_t at = x->exe.prod_seq; at-- > oldest;) /* newest first: it would be among the last */
         if (shm_peek(seg, at, &e) == SHM_OK && e.action == o->action && e.ts_risk_ns == o->ts_risk_ns &&
             strncmp(e.client_order_id, o->client_order_id, SE_ID_MAX) == 0)
             return true;

@@ -342,10 +342,9 @@ static bool on_venue(riskd_t *d, const se_exec_rec_t *e)
 static int recover_approved(riskd_t *d, int64_t since)
 {
     const shm_writer_t *w = &d->ord;
-    uint64_t head = w->prod_seq, from = head > w->capacity ? head - w->capacity : 0;
     se_order_rec_t o;
     int n = 0;
-    for (uint64_t at = from; at < head; at++) {
+    for (uint64_t at = shm_writer_history_start(w); at < w->prod_seq; at++) {
         if (shm_peek(&w->seg, at, &o) != SHM_OK || o.action != SE_ACTION_NEW || o.ts_risk_ns < since)
             continue;
         o.symbol[SE_SYMBOL_MAX - 1] = o.client_order_id[SE_ID_MAX - 1] = '\0';
@@ -418,14 +417,6 @@ static void recover(riskd_t *d)
 /* The most signals drain_signals takes from one ring before deciding them. */
 #define RISKD_SIGNAL_BATCH 64
 
-static uint64_t id_hash(const char *id)
-{
-    uint64_t h = 0xcbf29ce484222325ull;
-    for (size_t i = 0; i < SE_ID_MAX && id[i]; i++)
-        h = (h ^ (unsigned char)id[i]) * 0x100000001b3ull;
-    return h;
-}
-
 /* Marks in answered[] the candidates (hashes of their ids, and their actions)
  * that riskd's own rings answer: an order on `ord`, a refusal on `risk`.
  * Returns the time from which both histories are complete (a signal born
@@ -434,7 +425,7 @@ static int64_t find_answers(riskd_t *d, const uint64_t *hash, const uint8_t *act
 {
     int64_t since = INT64_MIN;
     const shm_writer_t *w = &d->ord;
-    uint64_t head = w->prod_seq, from = head > w->capacity ? head - w->capacity : 0;
+    uint64_t head = w->prod_seq, from = shm_writer_history_start(w);
     se_order_rec_t o;
     bool first = from > 0; /* wrapped: the history starts at its oldest record */
     for (uint64_t at = from; at < head; at++) {
@@ -443,12 +434,12 @@ static int64_t find_answers(riskd_t *d, const uint64_t *hash, const uint8_t *act
         if (first)
             since = o.ts_risk_ns;
         first = false;
-        uint64_t h = id_hash(o.client_order_id);
+        uint64_t h = se_id_hash(o.client_order_id);
         for (int i = 0; i < n; i++)
             answered[i] |= hash[i] == h && action[i] == o.action;
     }
     w = &d->risk_ring;
-    head = w->prod_seq, from = head > w->capacity ? head - w->capacity : 0;
+    head = w->prod_seq, from = shm_writer_history_start(w);
     se_risk_rec_t k;
     first = from > 0;
     for (uint64_t at = from; at < head; at++) {
@@ -459,7 +450,7 @@ static int64_t find_answers(riskd_t *d, const uint64_t *hash, const uint8_t *act
         first = false;
         if (k.kind != SE_RISK_REJECT)
             continue;
-        uint64_t h = id_hash(k.client_order_id);
+        uint64_t h = se_id_hash(k.client_order_id);
         for (int i = 0; i < n; i++)
             answered[i] |= hash[i] == h;
     }
@@ -484,7 +475,7 @@ static void requeue_unanswered(riskd_t *d, int strategy)
         if (shm_peek(&r->seg, at, &sig[n]) != SHM_OK || sig[n].action == SE_ACTION_SNAPSHOT)
             continue;
         sig[n].client_order_id[SE_ID_MAX - 1] = sig[n].symbol[SE_SYMBOL_MAX - 1] = '\0';
-        hash[n] = id_hash(sig[n].client_order_id);
+        hash[n] = se_id_hash(sig[n].client_order_id);
         action[n] = sig[n].action;
         n++;
     }

@@ -163,6 +163,14 @@ static inline uint64_t shm_reader_history_start(const shm_reader_t *r)
     return r->pos > r->seg.capacity ? r->pos - r->seg.capacity : 0;
 }
 
+/* The same for a writer looking back over its own ring (a restarted writer
+ * finding what its predecessor wrote): the oldest position that may still
+ * hold a record; its head is w->prod_seq. */
+static inline uint64_t shm_writer_history_start(const shm_writer_t *w)
+{
+    return w->prod_seq > w->capacity ? w->prod_seq - w->capacity : 0;
+}
+
 /* One look, no waiting, for a ring that may not exist yet (its writer starts
  * later or restarts): attaches as reader_name at the head if it is there and
  * laid out as expect asks. Returns 0 (attached; logged), -ETIMEDOUT (not there

@@ -77,6 +77,18 @@ static int open_stats(runner_t *r, const shm_settings_t *set)
     return 0;
 }
 
+/* The epoch of client_order_id if it is one of this strategy's ids
+ * ("<name>-<epoch>-<seq>", host.c). */
+static bool order_epoch(const runner_t *r, const char *client_order_id, long long *epoch)
+{
+    size_t n = strlen(r->host.name);
+    if (strncmp(client_order_id, r->host.name, n) != 0 || client_order_id[n] != '-')
+        return false;
+    char *end;
+    *epoch = strtoll(client_order_id + n + 1, &end, 10);
+    return *end == '-';
+}
+
 /* Order ids are "<name>-<epoch>-<seq>" with the start second as epoch, and
  * the epoch tells this run's orders from an earlier run's (previous_run). A
  * strategy restarted within the same second (the supervisor restarts a
@@ -85,20 +97,17 @@ static int open_stats(runner_t *r, const shm_settings_t *set)
  * newest epoch among them. */
 static void unique_epoch(runner_t *r)
 {
-    const shm_segment_t *seg = &r->sig.seg;
-    uint64_t head = r->sig.prod_seq;
-    size_t n = strlen(r->host.name);
+    uint64_t oldest = shm_writer_history_start(&r->sig);
     se_signal_rec_t s;
-    uint64_t oldest = head > seg->capacity ? head - seg->capacity : 0;
+    long long epoch;
     /* Newest first: the last NEW order names the newest epoch used (CANCELs
      * after it name older orders), so the scan stops there. */
-    for (uint64_t at = head; at-- > oldest;) {
-        if (shm_peek(seg, at, &s) != SHM_OK)
+    for (uint64_t at = r->sig.prod_seq; at-- > oldest;) {
+        if (shm_peek(&r->sig.seg, at, &s) != SHM_OK)
             continue;
         s.client_order_id[SE_ID_MAX - 1] = '\0';
-        if (strncmp(s.client_order_id, r->host.name, n) != 0 || s.client_order_id[n] != '-')
+        if (!order_epoch(r, s.client_order_id, &epoch))
             continue;
-        long long epoch = strtoll(s.client_order_id + n + 1, NULL, 10);
         if (epoch >= r->host.epoch_s)
             r->host.epoch_s = epoch + 1;
         if (s.action == SE_ACTION_NEW)
@@ -188,20 +197,11 @@ static int64_t event_time(const se_in_rec_t *rec)
     return rec->ts_source_ns ? rec->ts_source_ns : rec->ts_ingest_ns;
 }
 
-/* FNV-1a: fill ids are short; this is only to remember them compactly. */
-static uint64_t hash_id(const char *id)
-{
-    uint64_t h = 0xcbf29ce484222325ull;
-    for (size_t i = 0; i < SE_ID_MAX && id[i]; i++)
-        h = (h ^ (unsigned char)id[i]) * 0x100000001b3ull;
-    return h;
-}
-
 /* True the first time fill_id is seen (among the last RUNNER_FILL_MEMORY):
  * a fill may reach us on `in` (live) and on `exe`, or twice from a feed. */
 static bool first_sighting(runner_t *r, const char *fill_id)
 {
-    uint64_t h = hash_id(fill_id);
+    uint64_t h = se_id_hash(fill_id);
     for (int i = 0; i < RUNNER_FILL_MEMORY; i++)
         if (r->fill_memory[i] == h)
             return false;
@@ -277,11 +277,8 @@ static bool cancel_orphan(runner_t *r, const char *client_order_id, const char *
 /* "<name>-<epoch>-<seq>" of this strategy but another run (host.c). */
 static bool previous_run(const runner_t *r, const char *client_order_id)
 {
-    if (!own_order(r, client_order_id))
-        return false;
-    char *end;
-    long long epoch = strtoll(client_order_id + strlen(r->host.name) + 1, &end, 10);
-    return *end == '-' && epoch != r->host.epoch_s;
+    long long epoch;
+    return order_epoch(r, client_order_id, &epoch) && epoch != r->host.epoch_s;
 }
 
 static void handle_risk(runner_t *r, se_risk_rec_t *k)
