@@ -18,6 +18,7 @@ const char *se_strerror(int code)
     case SE_ELAYOUT: return "shared segment layout differs (kind, record size or capacity)";
     case SE_ECONFIG: return "invalid configuration";
     case SE_ERETIRED: return "shared segment was retired and replaced";
+    case SE_EFOREIGN: return "shared segment is not the engine's (owner, group or mode)";
     }
     if (code < 0 && code > -4000)
         return strerror(-code);

@@ -12,6 +12,7 @@ enum {
     SE_ELAYOUT   = -4004, /* shared segment's kind, record size or capacity differ */
     SE_ECONFIG   = -4005, /* configuration file or value is invalid */
     SE_ERETIRED  = -4006, /* shared segment was replaced by a new one */
+    SE_EFOREIGN  = -4007, /* shared segment is not the engine's (owner, group or mode) */
 };
 
 /* Returns a static, human-readable description of code (0 or negative). */

@@ -62,7 +62,7 @@ static bool live_block(const riskd_t *d, const char *process, shm_segment_t *seg
 {
     if (stats_map(&d->set, process, seg) < 0)
         return false;
-    if (shm_owner_alive(shm__load_relaxed(&seg->hdr->writer)))
+    if (shm_segment_writer_alive(seg))
         return true;
     shm_segment_unmap(seg);
     return false;
@@ -73,11 +73,12 @@ static void check_writer(const riskd_t *d, svc_reasons_t *why, const char *ring,
 {
     char name[SHM_NAME_MAX];
     uint64_t owner = 0;
+    bool alive;
     if (shm_settings_ring_name(&d->set, ring, name, sizeof name) < 0)
         return;
-    if (shm_segment_writer_of(name, &owner) < 0)
+    if (shm_segment_writer_of(name, &owner, &alive) < 0)
         svc_reason(why, "process %s is down (ring %s does not exist)", process, ring);
-    else if (!shm_owner_alive(owner))
+    else if (!alive)
         svc_reason(why, "process %s is down (ring %s has no live writer)", process, ring);
 }
 
@@ -151,9 +152,11 @@ static void on_status(const http_request_t *req, http_response_t *res, void *ctx
     for (int i = 0; i < n; i++) {
         char ring[80], name[SHM_NAME_MAX];
         uint64_t owner = 0;
+        bool running = false;
         snprintf(ring, sizeof ring, "%s%s", SE_RING_SIGNAL_PREFIX, d->names[i]);
-        bool running = shm_settings_ring_name(&d->set, ring, name, sizeof name) == 0 &&
-                       shm_segment_writer_of(name, &owner) == 0 && shm_owner_alive(owner);
+        if (shm_settings_ring_name(&d->set, ring, name, sizeof name) == 0 &&
+            shm_segment_writer_of(name, &owner, &running) < 0)
+            running = false;
         fprintf(o, "%s{\"name\":", i ? "," : "");
         http_json_str(o, d->names[i]);
         fprintf(o, ",\"priority\":%d,\"running\":%s}", d->priority[i], running ? "true" : "false");

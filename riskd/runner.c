@@ -170,7 +170,7 @@ static void count_active(riskd_t *d)
 {
     int n = 0;
     for (int i = 0; i < d->nstrategies; i++)
-        n += d->sig[i].attached && shm_owner_alive(shm__load_relaxed(&d->sig[i].r.seg.hdr->writer));
+        n += d->sig[i].attached && shm_segment_writer_alive(&d->sig[i].r.seg);
     stats_set(d->active, n);
 }
 

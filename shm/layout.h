@@ -8,7 +8,7 @@
 #include <stdint.h>
 
 #define SHM_MAGIC          0x31474e5249524553ull /* "SERIRNG1" little-endian */
-#define SHM_LAYOUT_VERSION 2u
+#define SHM_LAYOUT_VERSION 3u /* 3: claims are OFD locks (segment.h) */
 #define SHM_CACHELINE      64
 #define SHM_MAX_READERS    16
 #define SHM_READER_NAME_MAX 40
@@ -33,16 +33,16 @@ typedef enum {
 #define SHM_SEQ_REC(w)   (((w) >> 1) - 1) /* record number of a non-zero word */
 #define SHM_SEQ_IS_BUSY(w) ((w) & 1u)
 
-/* An owner word names one process for good: its pid in the high 32 bits and
- * the low 32 bits of its start time (clock ticks since boot, /proc) in the low
- * 32, so a reused pid is told apart. 0 means nobody. Claims are one
- * compare-and-swap of the whole word, so no one ever sees half a claim. */
+/* An owner word names one process for display (shmtool, logs): its pid in the
+ * high 32 bits and the low 32 bits of its start time (clock ticks since boot,
+ * /proc) in the low 32. 0 means nobody. Who really holds a writer or reader
+ * slot is an OFD lock on the word's bytes (segment.h, "claims"): the kernel
+ * drops it when the holder dies, which no pid check can tell reliably. */
 #define SHM_OWNER(pid, start) (((uint64_t)(pid) << 32) | ((uint64_t)(start) & 0xffffffffu))
 #define SHM_OWNER_PID(o)      ((uint32_t)((o) >> 32))
 #define SHM_OWNER_START(o)    ((uint32_t)(o))
 
-/* One registered reader. Written only by the reader that owns it, except the
- * claim word `owner` (taken by compare-and-swap). */
+/* One registered reader. Written only by the reader that holds its claim. */
 typedef struct {
     /* line 0: the reader's hot words */
     _Atomic uint64_t position;       /* next record the reader will read */

@@ -34,11 +34,9 @@ static int check_spec(const shm_ring_spec_t *spec, const char *name)
 static bool same_layout(const shm_header_t *h, const shm_ring_spec_t *spec)
 {
     return h->kind == (uint32_t)spec->kind && h->record_size == spec->record_size &&
-           h->capacity == spec->capacity;
+           h->capacity == spec->capacity && h->record_type == spec->record_type;
 }
 
-/* What a reader asks of a segment: its kind and record size; its capacity and
- * record type too, unless the reader leaves them 0 (the writer chooses). */
 static bool reader_accepts(const shm_header_t *h, const shm_ring_spec_t *expect)
 {
     return h->kind == (uint32_t)expect->kind && h->record_size == expect->record_size &&
@@ -55,34 +53,59 @@ static void describe_layout_mismatch(const shm_header_t *h, const shm_ring_spec_
            spec->capacity, spec->record_type);
 }
 
-/* Creates a new segment with O_EXCL; -EEXIST when the name is taken. The
- * header is completed with magic last, so readers never see it half-made. */
+/* "/dev/shm/se.default.in" for "/se.default.in". */
+/* Gives the unnamed file fd the name `name`, atomically: -EEXIST when taken. */
+static int link_into_place(int fd, const char *name)
+{
+    char path[SHM_NAME_MAX + 16], self[64];
+    snprintf(path, sizeof path, "/dev/shm%s", name);
+    snprintf(self, sizeof self, "/proc/self/fd/%d", fd);
+    if (linkat(AT_FDCWD, self, AT_FDCWD, path, AT_SYMLINK_FOLLOW) == 0)
+        return 0;
+    /* Without /proc (or with it closed to a process that changed its uid),
+     * AT_EMPTY_PATH does the same; it needs CAP_DAC_READ_SEARCH. */
+    if ((errno == ENOENT || errno == EACCES) && linkat(fd, "", AT_FDCWD, path, AT_EMPTY_PATH) == 0)
+        return 0;
+    return errno == EEXIST ? -EEXIST : se_err(-errno, "ring %s: cannot link the new segment into "
+                                              "/dev/shm: %s", name, strerror(errno));
+}
+
+/* Builds a complete segment as an unnamed file in /dev/shm (space reserved,
+ * writer claimed, header done with magic last), then links it under `name`:
+ * nobody ever sees it half-built, and of two creators the second gets
+ * -EEXIST. Reserving the space now makes a full /dev/shm an error here
+ * (ENOSPC) rather than a SIGBUS at some later write. */
 static int create_segment(shm_segment_t *seg, const char *name, const shm_ring_spec_t *spec,
                           const shm_perm_t *perm)
 {
     uint64_t size = sizeof(shm_header_t) + (uint64_t)spec->capacity * spec->record_size;
-    int fd = shm_open(name, O_RDWR | O_CREAT | O_EXCL, 0600);
+    int fd = open("/dev/shm", O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
     if (fd < 0)
-        return errno == EEXIST ? -EEXIST : se_err(-errno, "ring %s: shm_open: %s", name, strerror(errno));
+        return se_err(-errno, "ring %s: cannot create a file in /dev/shm: %s", name, strerror(errno));
     int rc = 0;
-    if (perm && perm->use_group) {
-        if (fchown(fd, (uid_t)-1, perm->gid) < 0 || fchmod(fd, 0660) < 0)
-            rc = se_err(-errno, "ring %s: cannot give group %u access: %s", name,
-                        (unsigned)perm->gid, strerror(errno));
-    }
-    if (rc == 0 && ftruncate(fd, (off_t)size) < 0)
-        rc = se_err(-errno, "ring %s: ftruncate to %llu bytes: %s", name, (unsigned long long)size,
+    bool group = perm && perm->use_group;
+    if ((group && fchown(fd, (uid_t)-1, perm->gid) < 0) || fchmod(fd, group ? 0660 : 0600) < 0)
+        rc = se_err(-errno, "ring %s: cannot set mode %s: %s", name, group ? "0660 for the engine's group" : "0600",
                     strerror(errno));
+    int e = rc == 0 ? posix_fallocate(fd, 0, (off_t)size) : 0;
+    if (e)
+        rc = se_err(-e, "ring %s: cannot reserve %llu bytes in /dev/shm: %s", name, (unsigned long long)size,
+                    strerror(e));
     void *p = MAP_FAILED;
-    if (rc == 0) {
-        p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-        if (p == MAP_FAILED)
-            rc = se_err(-errno, "ring %s: mmap %llu bytes: %s", name, (unsigned long long)size,
-                        strerror(errno));
-    }
-    close(fd);
+    if (rc == 0 && (p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0)) == MAP_FAILED)
+        rc = se_err(-errno, "ring %s: mmap %llu bytes: %s", name, (unsigned long long)size, strerror(errno));
     if (rc < 0) {
-        shm_unlink(name);
+        close(fd);
+        return rc;
+    }
+    strcpy(seg->name, name);
+    seg->hdr = p;
+    seg->size = size;
+    seg->fd = fd;
+    seg->writable = true;
+    /* Nobody else can see the file yet, so the claim cannot fail but for ENOLCK. */
+    if ((rc = shm_claim(seg, SHM_CLAIM_WRITER)) < 0) {
+        shm_segment_unmap(seg);
         return rc;
     }
     shm_header_t *h = p; /* fresh pages are zero: positions, sequences, slots start at 0 */
@@ -98,12 +121,10 @@ static int create_segment(shm_segment_t *seg, const char *name, const shm_ring_s
     h->max_readers = SHM_MAX_READERS;
     /* Pairs with the acquire load of magic in shm_segment_validate. */
     shm__store_release(&h->magic, SHM_MAGIC);
-    strcpy(seg->name, name);
-    seg->hdr = h;
-    seg->size = size;
-    seg->writable = true;
     shm_segment_keep_geometry(seg);
-    return 0;
+    if ((rc = link_into_place(fd, name)) < 0)
+        shm_segment_unmap(seg);
+    return rc;
 }
 
 /* Marks an old segment retired and wakes its readers so they re-open by name. */
@@ -126,18 +147,12 @@ static void repair_after_crash(const shm_segment_t *seg)
         shm__store_release(&h->prod_seq, s + 1);
 }
 
-/* Takes over an existing, valid segment of the right layout whose writer is gone. */
-static int take_over(shm_segment_t *seg)
+/* Takes over `seg`, a valid segment of the right layout whose writer claim we
+ * now hold: a writer killed at any instant before us is repaired after. */
+static void take_over(shm_segment_t *seg)
 {
-    shm_header_t *h = seg->hdr;
-    uint64_t old = shm__load_acquire(&h->writer), me = shm_owner_self();
-    if (old != me && shm_owner_alive(old))
-        return se_err(-EBUSY, "ring %s is written by live process %u", seg->name, SHM_OWNER_PID(old));
-    if (!atomic_compare_exchange_strong(&h->writer, &old, me))
-        return se_err(-EBUSY, "ring %s: another process took it over at the same time (pid %u)",
-                      seg->name, SHM_OWNER_PID(old));
+    shm__store_release(&seg->hdr->writer, shm_owner_self());
     repair_after_crash(seg);
-    return 0;
 }
 
 static void writer_init_view(shm_writer_t *w)
@@ -156,33 +171,44 @@ static void writer_init_view(shm_writer_t *w)
     atomic_fetch_add_explicit(&h->writer_generation, 1, memory_order_relaxed);
 }
 
-/* An existing segment that is empty or has no magic: a creator still at work,
- * or one that died before finishing. Waits briefly, then calls it abandoned. */
-static bool abandoned(const char *name)
+/* A segment of ours that does not validate as this version's: an older
+ * build's, or one whose creator of an older build died before finishing (this
+ * build never shows a half-built segment). Removed once we hold its writer
+ * claim, unless the pid in it is alive (older builds claimed by pid only).
+ * Returns 0 (removed, or gone already: create again) or a negative code. */
+static int replace_stale(const char *name, int why)
 {
-    for (int i = 0; i < 100; i++) {
-        shm_segment_t s;
-        int rc = shm_segment_map(&s, name, false);
-        if (rc != SE_ENOTREADY) {
-            if (rc == 0)
-                shm_segment_unmap(&s);
-            return false;
-        }
-        struct timespec ms = { 0, 1000000 };
-        nanosleep(&ms, NULL);
-    }
-    /* The creator stores its owner word before anything else: a live one is slow, not gone. */
+    int fd = shm_open(name, O_RDWR | O_NOFOLLOW | O_CLOEXEC, 0);
+    if (fd < 0)
+        return errno == ENOENT ? 0 : se_err(-errno, "ring %s: %s", name, strerror(errno));
+    shm_segment_t tmp = { .fd = fd };
+    snprintf(tmp.name, sizeof tmp.name, "%s", name);
+    int rc = shm_segment_check_owner(fd, name);
+    if (rc == 0 && (rc = shm_claim(&tmp, SHM_CLAIM_WRITER)) == -EBUSY)
+        rc = se_err(-EBUSY, "ring %s: %s, and another process holds it", name, se_strerror(why));
     uint64_t owner;
-    return shm_segment_writer_of(name, &owner) < 0 || !shm_owner_alive(owner);
+    bool alive = false;
+    if (rc == 0 && shm_segment_writer_of(name, &owner, NULL) == 0 && owner != shm_owner_self())
+        alive = shm_owner_alive(owner);
+    if (rc == 0 && alive)
+        rc = se_err(why == SE_EVERSION ? SE_EVERSION : -EBUSY, "ring %s: %s, and its writer (pid %u) is alive",
+                    name, se_strerror(why), SHM_OWNER_PID(owner));
+    if (rc == 0)
+        shm__unlink_claimed(fd, name);
+    close(fd);
+    return rc;
 }
 
 int shm_writer_open(shm_writer_t *w, const char *name, const shm_ring_spec_t *spec,
                     const shm_perm_t *perm)
 {
     memset(w, 0, sizeof *w);
+    w->seg.fd = -1;
     int rc = check_spec(spec, name);
     if (rc < 0)
         return rc;
+    if (strlen(name) >= sizeof w->seg.name)
+        return se_err(-ENAMETOOLONG, "ring name too long: %s", name);
     for (int attempt = 0; attempt < 5; attempt++) {
         rc = create_segment(&w->seg, name, spec, perm);
         if (rc == 0) {
@@ -194,45 +220,51 @@ int shm_writer_open(shm_writer_t *w, const char *name, const shm_ring_spec_t *sp
         rc = shm_segment_map(&w->seg, name, true);
         if (rc == -ENOENT)
             continue; /* removed between our two opens: create again */
-        if (rc == SE_ENOTREADY) {
-            if (abandoned(name))
-                shm_unlink(name);
-            continue;
-        }
-        if (rc == 0 && same_layout(w->seg.hdr, spec)) {
-            rc = take_over(&w->seg);
-            if (rc < 0) {
-                shm_segment_unmap(&w->seg);
+        if (rc == SE_ENOTREADY || rc == SE_EVERSION) {
+            if ((rc = replace_stale(name, rc)) < 0)
                 return rc;
-            }
-            writer_init_view(w);
-            return 0;
-        }
-        if (rc == 0) { /* another layout: replace it unless its writer lives */
-            shm_header_t *h = w->seg.hdr;
-            uint64_t owner = shm__load_acquire(&h->writer);
-            if (owner != shm_owner_self() && shm_owner_alive(owner)) {
-                describe_layout_mismatch(h, spec, name);
-                shm_segment_unmap(&w->seg);
-                return SE_ELAYOUT;
-            }
-            retire_segment(&w->seg);
-            shm_segment_unmap(&w->seg);
-            shm_unlink(name);
-            continue;
-        }
-        if (rc == SE_EVERSION) { /* left by another build: replace it unless its writer lives */
-            uint64_t owner;
-            if (shm_segment_writer_of(name, &owner) == 0 && shm_owner_alive(owner))
-                return se_err(SE_EVERSION, "%s, and its writer (pid %u) is alive", se_errmsg(),
-                              SHM_OWNER_PID(owner));
-            shm_unlink(name);
             continue;
         }
         if (rc == SE_ECORRUPT)
             return se_err(rc, "%s; remove it (shmtool gc, or rm /dev/shm%s) if no engine uses it",
                           se_errmsg(), name);
-        return rc; /* e.g. -EACCES: never remove what we cannot even open */
+        if (rc < 0)
+            return rc; /* e.g. SE_EFOREIGN, -EACCES: never touch what is not ours */
+        shm_header_t *h = w->seg.hdr;
+        bool layout_ok = same_layout(h, spec);
+        rc = shm_claim(&w->seg, SHM_CLAIM_WRITER);
+        if (rc == -EBUSY) {
+            uint32_t pid = SHM_OWNER_PID(shm__load_acquire(&h->writer));
+            if (layout_ok)
+                rc = se_err(-EBUSY, "ring %s is written by live process %u", name, pid);
+            else {
+                describe_layout_mismatch(h, spec, name);
+                rc = se_err(SE_ELAYOUT, "%s; its writer (pid %u) is alive", se_errmsg(), pid);
+            }
+        }
+        if (rc < 0) {
+            shm_segment_unmap(&w->seg);
+            return rc;
+        }
+        /* Between our open and our claim, the previous holder may have
+         * replaced the segment: then this one is no longer the live one. */
+        if (!shm__still_named(w->seg.fd, name)) {
+            shm_segment_unmap(&w->seg);
+            continue;
+        }
+        if (shm__load_acquire(&h->retired)) { /* its writer died removing it: finish that */
+            shm__unlink_claimed(w->seg.fd, name);
+            shm_segment_unmap(&w->seg);
+            continue;
+        }
+        if (layout_ok) {
+            take_over(&w->seg);
+            writer_init_view(w);
+            return 0;
+        }
+        retire_segment(&w->seg); /* another layout of ours, writer gone: replace it */
+        shm__unlink_claimed(w->seg.fd, name);
+        shm_segment_unmap(&w->seg);
     }
     return se_err(-EAGAIN, "ring %s: could not create or take over the segment (it keeps changing)",
                   name);
@@ -242,13 +274,12 @@ void shm_writer_close(shm_writer_t *w, bool unlink)
 {
     if (!w->seg.hdr)
         return;
-    uint64_t me = shm_owner_self();
-    atomic_compare_exchange_strong(&w->seg.hdr->writer, &me, 0);
+    shm__store_release(&w->seg.hdr->writer, 0);
     if (unlink) {
         retire_segment(&w->seg);
-        shm_unlink(w->seg.name);
+        shm__unlink_claimed(w->seg.fd, w->seg.name);
     }
-    shm_segment_unmap(&w->seg);
+    shm_segment_unmap(&w->seg); /* closing the file drops the claim */
 }
 
 void shm__writer_wake_sleepers(shm_writer_t *w)
@@ -281,14 +312,14 @@ static void finish_lap(shm_reader_slot_t *s)
     shm__store_release(&s->lap_pending, 0);
 }
 
-/* Claims s if it is free or its owner is dead: one compare-and-swap of the
- * owner word, so two claimers can never both win. */
-static bool try_claim(shm_reader_slot_t *s, uint64_t me)
+/* Claims slot i if it is free or its holder is dead: one lock, so two
+ * claimers can never both win, and a holder's death frees it. */
+static bool try_claim(const shm_segment_t *seg, int i, uint64_t me)
 {
-    uint64_t owner = shm__load_acquire(&s->owner);
-    if (shm_owner_alive(owner))
+    if (shm_claim(seg, SHM_CLAIM_READER(i)) != 0)
         return false;
-    return atomic_compare_exchange_strong(&s->owner, &owner, me);
+    shm__store_release(&seg->hdr->readers[i].owner, me);
+    return true;
 }
 
 /* Picks and claims a slot: the SPSC ring's only one; for broadcast, a free slot
@@ -301,7 +332,7 @@ static int claim_slot(const shm_segment_t *seg, const char *reader_name, bool *r
     uint64_t me = shm_owner_self();
     *resumed = false;
     if (seg->kind == SHM_KIND_SPSC) {
-        if (try_claim(&h->readers[0], me)) {
+        if (try_claim(seg, 0, me)) {
             *resumed = true;
             return 0;
         }
@@ -315,7 +346,7 @@ static int claim_slot(const shm_segment_t *seg, const char *reader_name, bool *r
             bool named = strncmp(s->name, reader_name, SHM_READER_NAME_MAX) == 0;
             if ((pass == 0 && !named) || (pass == 1 && s->name[0] != '\0'))
                 continue;
-            if (try_claim(s, me)) {
+            if (try_claim(seg, i, me)) {
                 *resumed = named;
                 return i;
             }
@@ -413,9 +444,8 @@ void shm_reader_close(shm_reader_t *r)
         return;
     atomic_fetch_and(&r->seg.hdr->sleepers, ~(1ull << r->slot_index));
     shm__reader_touch(r);
-    uint64_t me = shm_owner_self();
-    atomic_compare_exchange_strong(&r->slot->owner, &me, 0);
-    shm_segment_unmap(&r->seg);
+    shm__store_release(&r->slot->owner, 0);
+    shm_segment_unmap(&r->seg); /* closing the file drops the claim */
     r->slot = NULL;
 }
 

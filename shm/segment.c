@@ -5,6 +5,8 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -93,19 +95,72 @@ int shm_segment_validate(const shm_header_t *h, size_t file_size, const char *na
     return 0;
 }
 
+static shm_trust_t trust;
+
+void shm_trust_set(const shm_trust_t *t)
+{
+    trust = *t;
+}
+
+/* "65534 (nobody)": a uid or gid with its name where there is one. */
+static void describe_id(char *out, size_t size, unsigned id, bool group)
+{
+    const char *name = NULL;
+    if (group) {
+        const struct group *g = getgrgid((gid_t)id);
+        name = g ? g->gr_name : NULL;
+    } else {
+        const struct passwd *pw = getpwuid((uid_t)id);
+        name = pw ? pw->pw_name : NULL;
+    }
+    if (name)
+        snprintf(out, size, "%u (%s)", id, name);
+    else
+        snprintf(out, size, "%u", id);
+}
+
+int shm_segment_check_owner(int fd, const char *name)
+{
+    struct stat st;
+    if (fstat(fd, &st) < 0)
+        return se_err(-errno, "segment %s: fstat: %s", name, strerror(errno));
+    if (trust.any_owner)
+        return 0;
+    mode_t mode = st.st_mode & 07777;
+    bool ours = S_ISREG(st.st_mode) && st.st_uid == geteuid();
+    /* Others never; the group only when it is the configured one. */
+    bool mode_ok = (mode & ~(mode_t)0660) == 0 &&
+                   (!(mode & 0060) || (trust.use_group && st.st_gid == trust.gid));
+    if (ours && mode_ok)
+        return 0;
+    char owner[80], group[80], me[80];
+    describe_id(owner, sizeof owner, (unsigned)st.st_uid, false);
+    describe_id(group, sizeof group, (unsigned)st.st_gid, true);
+    describe_id(me, sizeof me, (unsigned)geteuid(), false);
+    return se_err(SE_EFOREIGN, "segment /dev/shm%s is owned by user %s, group %s, mode %04o; the engine "
+                  "uses only segments of its own user %s with mode 0600 (0660 with engine.shmGroup)%s: "
+                  "left untouched, remove it if it is not needed", name, owner, group, (unsigned)mode, me,
+                  trust.use_group ? " and that group" : "");
+}
+
 int shm_segment_map(shm_segment_t *s, const char *name, bool writable)
 {
     memset(s, 0, sizeof *s);
     if (strlen(name) >= sizeof s->name)
         return se_err(-ENAMETOOLONG, "segment name too long: %s", name);
-    int fd = shm_open(name, writable ? O_RDWR : O_RDONLY, 0);
+    /* O_NOFOLLOW: /dev/shm is world-writable; a symlink there is never ours. */
+    int fd = shm_open(name, (writable ? O_RDWR : O_RDONLY) | O_NOFOLLOW | O_CLOEXEC, 0);
     if (fd < 0)
-        return se_err(-errno, "segment %s: %s", name, strerror(errno));
+        return errno == ELOOP ? se_err(SE_EFOREIGN, "segment /dev/shm%s is a symbolic link, not a segment: "
+                                       "left untouched", name)
+                              : se_err(-errno, "segment %s: %s", name, strerror(errno));
+    int rc = shm_segment_check_owner(fd, name);
     struct stat st;
-    if (fstat(fd, &st) < 0) {
-        int e = errno;
+    if (rc == 0 && fstat(fd, &st) < 0)
+        rc = se_err(-errno, "segment %s: fstat: %s", name, strerror(errno));
+    if (rc < 0) {
         close(fd);
-        return se_err(-e, "segment %s: fstat: %s", name, strerror(e));
+        return rc;
     }
     size_t size = (size_t)st.st_size;
     if (size < sizeof(shm_header_t)) {
@@ -113,42 +168,136 @@ int shm_segment_map(shm_segment_t *s, const char *name, bool writable)
         return shm_segment_validate(NULL, size, name); /* rejects by size alone, never reads */
     }
     void *p = mmap(NULL, size, writable ? PROT_READ | PROT_WRITE : PROT_READ, MAP_SHARED, fd, 0);
-    close(fd);
-    if (p == MAP_FAILED)
-        return se_err(-errno, "segment %s: mmap %zu bytes: %s", name, size, strerror(errno));
-    int rc = shm_segment_validate(p, size, name);
+    if (p == MAP_FAILED) {
+        rc = se_err(-errno, "segment %s: mmap %zu bytes: %s", name, size, strerror(errno));
+        close(fd);
+        return rc;
+    }
+    rc = shm_segment_validate(p, size, name);
     if (rc < 0) {
         munmap(p, size);
+        close(fd);
         return rc;
     }
     strcpy(s->name, name);
     s->hdr = p;
     s->size = size;
+    s->fd = fd;
     s->writable = writable;
     shm_segment_keep_geometry(s);
     return 0;
 }
 
-int shm_segment_writer_of(const char *name, uint64_t *owner)
+static int lock_op(int fd, int cmd, short type, off_t at, struct flock *l)
 {
-    int fd = shm_open(name, O_RDONLY, 0);
+    memset(l, 0, sizeof *l);
+    l->l_type = type;
+    l->l_whence = SEEK_SET;
+    l->l_start = at;
+    l->l_len = 8;
+    return fcntl(fd, cmd, l);
+}
+
+int shm_claim(const shm_segment_t *s, off_t at)
+{
+    struct flock l;
+    if (lock_op(s->fd, F_OFD_SETLK, F_WRLCK, at, &l) == 0)
+        return 0;
+    if (errno == EAGAIN || errno == EACCES)
+        return -EBUSY;
+    return se_err(-errno, "segment %s: cannot lock byte %lld: %s", s->name, (long long)at, strerror(errno));
+}
+
+/* True when an open file other than fd's holds a lock on [at, at+8). An
+ * error (no locks on this file system?) counts as held: never take over a
+ * segment we cannot prove is free. */
+static bool held_elsewhere(int fd, off_t at)
+{
+    struct flock l;
+    if (lock_op(fd, F_OFD_GETLK, F_WRLCK, at, &l) < 0)
+        return true;
+    return l.l_type != F_UNLCK;
+}
+
+bool shm_claimed_elsewhere(const shm_segment_t *s, off_t at)
+{
+    return held_elsewhere(s->fd, at);
+}
+
+bool shm_segment_writer_alive(const shm_segment_t *s)
+{
+    return held_elsewhere(s->fd, SHM_CLAIM_WRITER);
+}
+
+bool shm__still_named(int fd, const char *name)
+{
+    char path[SHM_NAME_MAX + 16];
+    struct stat a, b;
+    snprintf(path, sizeof path, "/dev/shm%s", name);
+    return fstat(fd, &a) == 0 && lstat(path, &b) == 0 && a.st_dev == b.st_dev && a.st_ino == b.st_ino;
+}
+
+bool shm__unlink_claimed(int fd, const char *name)
+{
+    return shm__still_named(fd, name) && shm_unlink(name) == 0;
+}
+
+int shm_segment_remove(const char *name)
+{
+    int fd = shm_open(name, O_RDWR | O_NOFOLLOW | O_CLOEXEC, 0);
+    if (fd < 0 && errno == ENOENT)
+        return 0;
+    if (fd < 0)
+        return errno == ELOOP ? se_err(SE_EFOREIGN, "segment /dev/shm%s is a symbolic link: left untouched", name)
+                              : se_err(-errno, "segment %s: %s", name, strerror(errno));
+    struct stat st;
+    int rc = 0;
+    if (fstat(fd, &st) < 0)
+        rc = se_err(-errno, "segment %s: fstat: %s", name, strerror(errno));
+    else if (!S_ISREG(st.st_mode) || st.st_uid != geteuid())
+        rc = se_err(SE_EFOREIGN, "segment /dev/shm%s belongs to user %u, not to us (%u): left untouched", name,
+                    (unsigned)st.st_uid, (unsigned)geteuid());
+    shm_segment_t tmp = { .fd = fd };
+    snprintf(tmp.name, sizeof tmp.name, "%s", name);
+    if (rc == 0 && (rc = shm_claim(&tmp, SHM_CLAIM_WRITER)) == -EBUSY)
+        rc = se_err(-EBUSY, "segment %s: its writer is alive", name);
+    if (rc == 0 && !shm__unlink_claimed(fd, name) && errno != ENOENT)
+        rc = se_err(-errno, "segment %s: cannot remove: %s", name, strerror(errno));
+    close(fd);
+    return rc;
+}
+
+int shm_segment_writer_of(const char *name, uint64_t *owner, bool *alive)
+{
+    int fd = shm_open(name, O_RDONLY | O_NOFOLLOW, 0);
     if (fd < 0)
         return se_err(-errno, "segment %s: %s", name, strerror(errno));
     unsigned char buf[offsetof(shm_header_t, writer) + 8];
     ssize_t n = pread(fd, buf, sizeof buf, 0);
-    close(fd);
-    if (n < (ssize_t)sizeof buf)
+    if (n < (ssize_t)sizeof buf) {
+        close(fd);
         return se_err(SE_ECORRUPT, "segment %s: too small to hold a writer", name);
+    }
     memcpy(owner, buf + offsetof(shm_header_t, writer), sizeof *owner);
+    if (alive) {
+        uint32_t version;
+        memcpy(&version, buf + offsetof(shm_header_t, layout_version), sizeof version);
+        /* Writers of this version claim with a lock; older builds only wrote their pid. */
+        *alive = version == SHM_LAYOUT_VERSION ? held_elsewhere(fd, SHM_CLAIM_WRITER) : shm_owner_alive(*owner);
+    }
+    close(fd);
     return 0;
 }
 
 void shm_segment_unmap(shm_segment_t *s)
 {
-    if (s->hdr)
+    if (s->hdr) {
         munmap(s->hdr, s->size);
+        close(s->fd);
+    }
     s->hdr = NULL;
     s->size = 0;
+    s->fd = -1;
 }
 
 /* Reads the state (field 3) and start time (field 22) of pid from /proc.

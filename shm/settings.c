@@ -41,6 +41,8 @@ int shm_settings_load(const cfg_t *cfg, shm_settings_t *out)
         out->perm.use_group = true;
         out->perm.gid = g->gr_gid;
     }
+    /* The segments this process will map are those its own settings make. */
+    shm_trust_set(&(shm_trust_t){ .use_group = out->perm.use_group, .gid = out->perm.gid });
     int64_t spin_us;
     rc = cfg_get_int_range(cfg, "engine.idleSpinUs", SHM_DEFAULT_IDLE_SPIN_US, 0, 10000, &spin_us);
     if (rc < 0)

@@ -19,7 +19,8 @@ typedef struct {
     int64_t idle_spin_ns; /* engine.idleSpinUs, 0..10000 µs */
 } shm_settings_t;
 
-/* Fills out from cfg (NULL: all defaults). Returns 0, or SE_ECONFIG with a
+/* Fills out from cfg (NULL: all defaults) and sets the process's segment trust
+ * policy to match (shm_trust_set: own user, and the group if any). Returns 0, or SE_ECONFIG with a
  * message naming file, line and key (bad names, an unknown group, a spin out
  * of range). */
 int shm_settings_load(const cfg_t *cfg, shm_settings_t *out);

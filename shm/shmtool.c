@@ -167,7 +167,7 @@ void shmtool__snapshot(const shm_segment_t *seg, shmtool_snap_t *s)
         r.drops = shm__load_relaxed(&slot->drops);
         r.attached_ns = shm__load_relaxed(&slot->attached_ns);
         r.last_active_ns = shm__load_relaxed(&slot->last_active_ns);
-        r.alive = shm_owner_alive(owner);
+        r.alive = shm_claimed_elsewhere(seg, SHM_CLAIM_READER(i));
         if (r.alive)
             s->live_claims++;
         if (r.name[0] == '\0')
@@ -182,7 +182,7 @@ void shmtool__snapshot(const shm_segment_t *seg, shmtool_snap_t *s)
     uint64_t writer = shm__load_acquire(&h->writer);
     s->writer_pid = SHM_OWNER_PID(writer);
     s->writer_pid_start = SHM_OWNER_START(writer);
-    s->writer_alive = shm_owner_alive(writer);
+    s->writer_alive = shm_segment_writer_alive(seg);
     s->writer_generation = shm__load_relaxed(&h->writer_generation);
     s->writer_attached_ns = shm__load_relaxed(&h->writer_attached_ns);
     s->heartbeat_ns = shm__load_relaxed(&h->heartbeat_ns);
@@ -454,6 +454,9 @@ int main(int argc, char **argv)
         { "prefix", required_argument, NULL, 'p' },
         { NULL, 0, NULL, 0 },
     };
+    /* An observer that maps read-only may look at anyone's segments (and
+     * report whose they are); gc removes only our own (shm_segment_remove). */
+    shm_trust_set(&(shm_trust_t){ .any_owner = true });
     shmtool_opts_t o;
     memset(&o, 0, sizeof o);
     o.prefix = SHM_DEFAULT_PREFIX;

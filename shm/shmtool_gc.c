@@ -1,9 +1,7 @@
 /* shmtool_gc.c -- `shmtool gc`: removes the segments of an instance that no
- * live process uses any more. Never removes a segment whose writer is alive.
- *
- * Limit: judging and removing are two steps. A writer that takes a dead
- * writer's segment over in between keeps writing to a segment that no longer
- * has a name; run gc when the instance's writers are not being restarted. */
+ * live process uses any more. Never removes a segment whose writer is alive
+ * (the removal holds the writer's claim, shm_segment_remove), nor one that
+ * belongs to another user. */
 #include "shm/shmtool.h"
 
 #include <errno.h>
@@ -79,8 +77,8 @@ static long unchanged_for_s(const char *name)
 static void judge_invalid(const char *name, int rc, const char *why, verdict_t *v)
 {
     uint64_t owner = 0;
-    bool readable = shm_segment_writer_of(name, &owner) == 0;
-    bool alive = readable && shm_owner_alive(owner);
+    bool alive = false;
+    bool readable = shm_segment_writer_of(name, &owner, &alive) == 0;
     uint32_t pid = SHM_OWNER_PID(owner);
     char ok_why[256];
     shmtool__printable(ok_why, sizeof ok_why, why, strlen(why));
@@ -153,8 +151,13 @@ int shmtool_gc(const shmtool_opts_t *o)
             removed++;
             continue;
         }
-        if (shm_unlink(name) < 0 && errno != ENOENT) {
-            fprintf(stderr, "shmtool: cannot remove %s: %s\n", shown, strerror(errno));
+        int gone = shm_segment_remove(name);
+        if (gone == -EBUSY || gone == SE_EFOREIGN) {
+            printf("kept %s: %s\n", shown, se_errmsg());
+            continue;
+        }
+        if (gone < 0) {
+            fprintf(stderr, "shmtool: cannot remove %s: %s\n", shown, se_errmsg());
             rc = SHMTOOL_EXIT_RUNTIME;
             continue;
         }

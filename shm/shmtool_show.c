@@ -37,10 +37,9 @@ static void ls_read(const shmtool_entry_t *e, ls_row_t *row)
         shm_segment_unmap(&seg);
     } else if (row->rc == SE_EVERSION) {
         uint64_t owner;
-        if (shm_segment_writer_of(e->name, &owner) == 0) {
+        if (shm_segment_writer_of(e->name, &owner, &row->writer_alive) == 0) {
             row->have_writer = true;
             row->writer_pid = SHM_OWNER_PID(owner);
-            row->writer_alive = shm_owner_alive(owner);
         }
         sscanf(row->why, "other layout version %u", &row->other_version);
     }

@@ -101,7 +101,7 @@ static inline void stats_observe_ns(stats_metric_t *m, int64_t ns)
 /* Maps the stats block of process (e.g. "supervisor", "ingest") read-only
  * into *seg. Returns 0, -ENOENT when there is none, or a validation code;
  * release with shm_segment_unmap. Whether its writer still runs is
- * shm_owner_alive(seg->hdr->writer). */
+ * shm_segment_writer_alive(seg). */
 int stats_map(const shm_settings_t *set, const char *process, shm_segment_t *seg);
 
 /* Copies the published metric (name, labels) of a mapped block into *out

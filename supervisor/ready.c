@@ -8,6 +8,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "common/err.h"
 #include "common/log.h"
 #include "common/records.h"
 #include "shm/stats.h"
@@ -22,8 +23,9 @@ static bool writes(const shm_settings_t *set, const char *ring, pid_t pid)
 {
     char name[SHM_NAME_MAX];
     uint64_t owner;
-    return ring_name(set, ring, name) && shm_segment_writer_of(name, &owner) == 0 &&
-           SHM_OWNER_PID(owner) == (uint32_t)pid && shm_owner_alive(owner);
+    bool alive;
+    return ring_name(set, ring, name) && shm_segment_writer_of(name, &owner, &alive) == 0 &&
+           SHM_OWNER_PID(owner) == (uint32_t)pid && alive;
 }
 
 /* True when pid holds a reader slot of ring. */
@@ -65,7 +67,7 @@ bool ready_drained(const shm_settings_t *set, const char *ring)
     bool drained = true;
     for (int i = 0; i < SHM_MAX_READERS && drained; i++) {
         shm_reader_slot_t *s = &seg.hdr->readers[i];
-        if (shm_owner_alive(shm__load_acquire(&s->owner)) && shm__load_acquire(&s->position) < head)
+        if (shm_claimed_elsewhere(&seg, SHM_CLAIM_READER(i)) && shm__load_acquire(&s->position) < head)
             drained = false;
     }
     shm_segment_unmap(&seg);
@@ -122,7 +124,8 @@ static void collect(const char *name, const char *ring, void *arg)
 {
     writers_t *w = arg;
     uint64_t owner;
-    if (shm_segment_writer_of(name, &owner) < 0 || !shm_owner_alive(owner))
+    bool alive;
+    if (shm_segment_writer_of(name, &owner, &alive) < 0 || !alive)
         return;
     pid_t pid = (pid_t)SHM_OWNER_PID(owner);
     if (pid == w->self)
@@ -171,16 +174,19 @@ static void remove_one(const char *name, const char *ring, void *arg)
     removal_t *r = arg;
     uint64_t owner = 0;
     (void)ring;
-    if (shm_segment_writer_of(name, &owner) == 0 && shm_owner_alive(owner) &&
+    bool alive;
+    if (shm_segment_writer_of(name, &owner, &alive) == 0 && alive &&
         SHM_OWNER_PID(owner) != (uint32_t)r->self) {
         log_warn("segment kept: its writer is alive", LOG_STR("segment", name),
                  LOG_UINT("pid", SHM_OWNER_PID(owner)));
         return;
     }
-    if (shm_unlink(name) == 0)
+    /* Our own stats block: we hold its claim ourselves. */
+    int rc = SHM_OWNER_PID(owner) == (uint32_t)r->self && shm_unlink(name) == 0 ? 0 : shm_segment_remove(name);
+    if (rc == 0)
         r->removed++;
-    else if (errno != ENOENT)
-        log_warn("cannot remove segment", LOG_STR("segment", name), LOG_STR("error", strerror(errno)));
+    else
+        log_warn("segment kept", LOG_STR("segment", name), LOG_STR("error", se_errmsg()));
 }
 
 int ready_remove_segments(const shm_settings_t *set)

@@ -70,11 +70,13 @@ view_prev_ticks=0
 # the extra lines given, the HTTP ports, rejects by rule, positions and PnL.
 view_frame() { # mode [line...]
   local mode=$1; shift
-  local status strategies ticks signals=0
+  local status strategies ticks signals=0 n
   status=$("$bin/strategy-engine" -c "$conf" status 2>&1)
   strategies=$(printf '%s\n' "$status" | awk '$1 ~ /^strategyd\./ { sub(/^strategyd\./, "", $1); print $1 }')
   ticks=$(view_metric ingest '^market_data_received_total')
-  for s in $strategies; do signals=$((signals + $(view_metric "strategyd.$s" '^strategy_signals_total'))); done
+  # A signal (Ctrl-C) arriving while a command substitution reads can leave it
+  # empty: `$((signals + ))` would then end the script before its trap runs.
+  for s in $strategies; do n=$(view_metric "strategyd.$s" '^strategy_signals_total'); signals=$((signals + ${n:-0})); done
   [ -t 1 ] && printf '\033[H\033[2J'
   printf 'strategy-engine, instance %s, %s  (%s)   Ctrl-C stops; log: %s\n\n' "$instance" "$mode" "$(date +%T)" "$log"
   printf '%s\n\n' "$status" | sed 's/^/  /'
