@@ -8,7 +8,7 @@
 #include <stdint.h>
 
 #define SHM_MAGIC          0x31474e5249524553ull /* "SERIRNG1" little-endian */
-#define SHM_LAYOUT_VERSION 3u /* 3: claims are OFD locks (segment.h) */
+#define SHM_LAYOUT_VERSION 3u /* 3: claims are OFD locks; readers register in a file of their own */
 #define SHM_CACHELINE      64
 #define SHM_MAX_READERS    16
 #define SHM_READER_NAME_MAX 40
@@ -42,7 +42,8 @@ typedef enum {
 #define SHM_OWNER_PID(o)      ((uint32_t)((o) >> 32))
 #define SHM_OWNER_START(o)    ((uint32_t)(o))
 
-/* One registered reader. Written only by the reader that holds its claim. */
+/* One registered reader, in the ring's registry. Written only by the reader
+ * that holds its claim. */
 typedef struct {
     /* line 0: the reader's hot words */
     _Atomic uint64_t position;       /* next record the reader will read */
@@ -62,6 +63,10 @@ typedef struct {
     uint8_t pad1[8];
 } shm_reader_slot_t;
 
+/* The ring segment: header and records, written by its writer alone. Readers
+ * map it read-only; what they write (their slots, their sleeping bits) lives
+ * in the ring's registry, a file of its own (shm_registry_t), so that file
+ * permissions can let a process read a ring without being able to write it. */
 typedef struct {
     /* line 0: identity, written once by the creator; magic is stored last */
     _Atomic uint64_t magic;
@@ -73,8 +78,8 @@ typedef struct {
     uint32_t record_type;            /* schema id, for decoders such as shmtool */
     uint64_t total_size;
     uint64_t created_ns;             /* CLOCK_REALTIME */
-    uint32_t max_readers;
-    uint8_t pad0[SHM_CACHELINE - 52];
+    uint64_t pair;                   /* random, non-zero: the registry made with it says the same */
+    uint8_t pad0[SHM_CACHELINE - 56];
     /* line 1: the current writer's identity and health */
     _Atomic uint64_t writer;         /* SHM_OWNER of the writer; 0 when closed */
     _Atomic uint32_t retired;        /* set when the segment stops being the live one
@@ -86,14 +91,29 @@ typedef struct {
     /* line 2: writer hot word */
     _Atomic uint64_t prod_seq;       /* next record the writer will write */
     uint8_t pad2[SHM_CACHELINE - 8];
-    /* line 3: futex word, bumped by the writer when someone sleeps */
-    _Atomic uint32_t wake_seq;
-    uint8_t pad3[SHM_CACHELINE - 4];
-    /* line 4: one bit per reader slot, set while that reader sleeps */
-    _Atomic uint64_t sleepers;
-    uint8_t pad4[SHM_CACHELINE - 8];
-    shm_reader_slot_t readers[SHM_MAX_READERS];
 } shm_header_t;
+
+#define SHM_REGISTRY_MAGIC 0x31474552494c5345ull /* "SELIREG1" little-endian */
+
+/* A ring's registry of readers: one file per ring, in a directory of the
+ * instance (segment.h), written by the ring's writer and readers. A broadcast
+ * ring's registry is writable by every process that may read the ring; its
+ * records stay writable by the writer alone. */
+typedef struct {
+    /* line 0: identity, written once by the creator; magic is stored last */
+    _Atomic uint64_t magic;
+    uint32_t layout_version;
+    uint32_t max_readers;
+    uint64_t pair;                   /* the segment's: a registry of another segment is ignored */
+    uint8_t pad0[SHM_CACHELINE - 24];
+    /* line 1: futex word, bumped by the writer when someone sleeps */
+    _Atomic uint32_t wake_seq;
+    uint8_t pad1[SHM_CACHELINE - 4];
+    /* line 2: one bit per reader slot, set while that reader sleeps */
+    _Atomic uint64_t sleepers;
+    uint8_t pad2[SHM_CACHELINE - 8];
+    shm_reader_slot_t readers[SHM_MAX_READERS];
+} shm_registry_t;
 
 /* Fixed in every layout version, so that a segment of another version can
  * still be recognised and its writer's liveness checked (upgrades, shmtool gc). */
@@ -104,10 +124,11 @@ _Static_assert(sizeof(shm_reader_slot_t) == 2 * SHM_CACHELINE, "reader slot is t
 _Static_assert(offsetof(shm_reader_slot_t, owner) == SHM_CACHELINE, "reader identity on its own line");
 _Static_assert(offsetof(shm_header_t, writer) == 1 * SHM_CACHELINE, "writer line");
 _Static_assert(offsetof(shm_header_t, prod_seq) == 2 * SHM_CACHELINE, "prod_seq line");
-_Static_assert(offsetof(shm_header_t, wake_seq) == 3 * SHM_CACHELINE, "wake line");
-_Static_assert(offsetof(shm_header_t, sleepers) == 4 * SHM_CACHELINE, "sleepers line");
-_Static_assert(offsetof(shm_header_t, readers) == 5 * SHM_CACHELINE, "reader slots");
-_Static_assert(sizeof(shm_header_t) % SHM_CACHELINE == 0, "header is whole cache lines");
+_Static_assert(sizeof(shm_header_t) == 3 * SHM_CACHELINE, "header is three cache lines");
+_Static_assert(offsetof(shm_registry_t, wake_seq) == 1 * SHM_CACHELINE, "wake line");
+_Static_assert(offsetof(shm_registry_t, sleepers) == 2 * SHM_CACHELINE, "sleepers line");
+_Static_assert(offsetof(shm_registry_t, readers) == 3 * SHM_CACHELINE, "reader slots");
+_Static_assert(sizeof(shm_registry_t) % SHM_CACHELINE == 0, "registry is whole cache lines");
 _Static_assert(SHM_MAX_READERS <= 64, "sleepers is a 64-bit mask");
 _Static_assert(sizeof(_Atomic uint64_t) == 8 && sizeof(_Atomic uint32_t) == 4, "lock-free widths");
 

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -53,28 +54,21 @@ static void describe_layout_mismatch(const shm_header_t *h, const shm_ring_spec_
            spec->capacity, spec->record_type);
 }
 
-/* "/dev/shm/se.default.in" for "/se.default.in". */
-/* Gives the unnamed file fd the name `name`, atomically: -EEXIST when taken. */
-static int link_into_place(int fd, const char *name)
+/* A random, non-zero pairing id for a new segment and its registry. */
+static uint64_t new_pair(void)
 {
-    char path[SHM_NAME_MAX + 16], self[64];
-    snprintf(path, sizeof path, "/dev/shm%s", name);
-    snprintf(self, sizeof self, "/proc/self/fd/%d", fd);
-    if (linkat(AT_FDCWD, self, AT_FDCWD, path, AT_SYMLINK_FOLLOW) == 0)
-        return 0;
-    /* Without /proc (or with it closed to a process that changed its uid),
-     * AT_EMPTY_PATH does the same; it needs CAP_DAC_READ_SEARCH. */
-    if ((errno == ENOENT || errno == EACCES) && linkat(fd, "", AT_FDCWD, path, AT_EMPTY_PATH) == 0)
-        return 0;
-    return errno == EEXIST ? -EEXIST : se_err(-errno, "ring %s: cannot link the new segment into "
-                                              "/dev/shm: %s", name, strerror(errno));
+    uint64_t v = 0;
+    while (v == 0 && getrandom(&v, sizeof v, 0) != (ssize_t)sizeof v)
+        v = (uint64_t)clock_real_ns() ^ ((uint64_t)getpid() << 32);
+    return v ? v : 1;
 }
 
 /* Builds a complete segment as an unnamed file in /dev/shm (space reserved,
  * writer claimed, header done with magic last), then links it under `name`:
  * nobody ever sees it half-built, and of two creators the second gets
  * -EEXIST. Reserving the space now makes a full /dev/shm an error here
- * (ENOSPC) rather than a SIGBUS at some later write. */
+ * (ENOSPC) rather than a SIGBUS at some later write. The registry is made by
+ * the caller once the name is ours. */
 static int create_segment(shm_segment_t *seg, const char *name, const shm_ring_spec_t *spec,
                           const shm_perm_t *perm)
 {
@@ -84,8 +78,9 @@ static int create_segment(shm_segment_t *seg, const char *name, const shm_ring_s
         return se_err(-errno, "ring %s: cannot create a file in /dev/shm: %s", name, strerror(errno));
     int rc = 0;
     bool group = perm && perm->use_group;
-    if ((group && fchown(fd, (uid_t)-1, perm->gid) < 0) || fchmod(fd, group ? 0660 : 0600) < 0)
-        rc = se_err(-errno, "ring %s: cannot set mode %s: %s", name, group ? "0660 for the engine's group" : "0600",
+    /* The group reads; only the writer's user writes. */
+    if ((group && fchown(fd, (uid_t)-1, perm->gid) < 0) || fchmod(fd, group ? 0640 : 0600) < 0)
+        rc = se_err(-errno, "ring %s: cannot set mode %s: %s", name, group ? "0640 for the engine's group" : "0600",
                     strerror(errno));
     int e = rc == 0 ? posix_fallocate(fd, 0, (off_t)size) : 0;
     if (e)
@@ -102,13 +97,14 @@ static int create_segment(shm_segment_t *seg, const char *name, const shm_ring_s
     seg->hdr = p;
     seg->size = size;
     seg->fd = fd;
+    seg->reg_fd = -1;
     seg->writable = true;
     /* Nobody else can see the file yet, so the claim cannot fail but for ENOLCK. */
-    if ((rc = shm_claim(seg, SHM_CLAIM_WRITER)) < 0) {
+    if ((rc = shm_claim_writer(seg)) < 0) {
         shm_segment_unmap(seg);
         return rc;
     }
-    shm_header_t *h = p; /* fresh pages are zero: positions, sequences, slots start at 0 */
+    shm_header_t *h = p; /* fresh pages are zero: sequences start at 0 */
     shm__store_relaxed(&h->writer, shm_owner_self());
     h->layout_version = SHM_LAYOUT_VERSION;
     h->kind = (uint32_t)spec->kind;
@@ -118,21 +114,40 @@ static int create_segment(shm_segment_t *seg, const char *name, const shm_ring_s
     h->record_type = spec->record_type;
     h->total_size = size;
     h->created_ns = (uint64_t)clock_real_ns();
-    h->max_readers = SHM_MAX_READERS;
+    h->pair = new_pair();
     /* Pairs with the acquire load of magic in shm_segment_validate. */
     shm__store_release(&h->magic, SHM_MAGIC);
     shm_segment_keep_geometry(seg);
-    if ((rc = link_into_place(fd, name)) < 0)
+    char path[SHM_NAME_MAX + 16];
+    snprintf(path, sizeof path, "/dev/shm%s", name);
+    if ((rc = shm__link_tmpfile(fd, path)) < 0) {
+        if (rc != -EEXIST)
+            rc = se_err(rc, "ring %s: %s", name, se_errmsg());
         shm_segment_unmap(seg);
+    }
     return rc;
 }
 
-/* Marks an old segment retired and wakes its readers so they re-open by name. */
-static void retire_segment(shm_segment_t *old)
+/* Gives seg (whose writer claim we hold) its registry: the one it has, or a
+ * new one when there is none (a writer killed between linking the segment and
+ * its registry) or it is unusable. Stats blocks have none. */
+static int ensure_registry(shm_segment_t *seg, const shm_perm_t *perm)
 {
-    shm__store_release(&old->hdr->retired, 1);
-    atomic_fetch_add_explicit(&old->hdr->wake_seq, 1, memory_order_release);
-    shm__futex_wake_all(&old->hdr->wake_seq);
+    if (seg->kind == SHM_KIND_STATS)
+        return 0;
+    int rc = shm__registry_map(seg, true);
+    if (rc == SE_ENOTREADY || rc == SE_ECORRUPT)
+        rc = shm__registry_create(seg, perm);
+    return rc;
+}
+
+/* Retires and removes seg, whose writer claim we hold: its registry first,
+ * so that no reader registers in it once the name is free for a new ring. */
+static void remove_claimed(shm_segment_t *seg)
+{
+    shm__retire(seg);
+    shm__registry_unlink(seg);
+    shm__unlink_claimed(seg->fd, seg->name);
 }
 
 /* A writer died between publishing record s (READY) and advancing prod_seq:
@@ -165,7 +180,7 @@ static void writer_init_view(shm_writer_t *w)
     w->payload_words = w->slot_words - 1;
     w->kind = w->seg.kind;
     w->prod_seq = shm__load_acquire(&h->prod_seq);
-    w->cons_cache = shm__load_acquire(&h->readers[0].position);
+    w->cons_cache = w->seg.reg ? shm__load_acquire(&w->seg.reg->readers[0].position) : 0;
     shm__store_relaxed(&h->writer_attached_ns, (uint64_t)clock_real_ns());
     shm__store_relaxed(&h->heartbeat_ns, (uint64_t)clock_real_ns());
     atomic_fetch_add_explicit(&h->writer_generation, 1, memory_order_relaxed);
@@ -184,7 +199,7 @@ static int replace_stale(const char *name, int why)
     shm_segment_t tmp = { .fd = fd };
     snprintf(tmp.name, sizeof tmp.name, "%s", name);
     int rc = shm_segment_check_owner(fd, name);
-    if (rc == 0 && (rc = shm_claim(&tmp, SHM_CLAIM_WRITER)) == -EBUSY)
+    if (rc == 0 && (rc = shm_claim_writer(&tmp)) == -EBUSY)
         rc = se_err(-EBUSY, "ring %s: %s, and another process holds it", name, se_strerror(why));
     uint64_t owner;
     bool alive = false;
@@ -211,13 +226,18 @@ int shm_writer_open(shm_writer_t *w, const char *name, const shm_ring_spec_t *sp
         return se_err(-ENAMETOOLONG, "ring name too long: %s", name);
     for (int attempt = 0; attempt < 5; attempt++) {
         rc = create_segment(&w->seg, name, spec, perm);
+        if (rc == 0 && (rc = ensure_registry(&w->seg, perm)) < 0) {
+            shm__unlink_claimed(w->seg.fd, name); /* a ring nobody could read: gone again */
+            shm_segment_unmap(&w->seg);
+            return rc;
+        }
         if (rc == 0) {
             writer_init_view(w);
             return 0;
         }
         if (rc != -EEXIST)
             return rc;
-        rc = shm_segment_map(&w->seg, name, true);
+        rc = shm__segment_map(&w->seg, name, true, SHM_REG_NONE);
         if (rc == -ENOENT)
             continue; /* removed between our two opens: create again */
         if (rc == SE_ENOTREADY || rc == SE_EVERSION) {
@@ -232,7 +252,7 @@ int shm_writer_open(shm_writer_t *w, const char *name, const shm_ring_spec_t *sp
             return rc; /* e.g. SE_EFOREIGN, -EACCES: never touch what is not ours */
         shm_header_t *h = w->seg.hdr;
         bool layout_ok = same_layout(h, spec);
-        rc = shm_claim(&w->seg, SHM_CLAIM_WRITER);
+        rc = shm_claim_writer(&w->seg);
         if (rc == -EBUSY) {
             uint32_t pid = SHM_OWNER_PID(shm__load_acquire(&h->writer));
             if (layout_ok)
@@ -252,19 +272,21 @@ int shm_writer_open(shm_writer_t *w, const char *name, const shm_ring_spec_t *sp
             shm_segment_unmap(&w->seg);
             continue;
         }
-        if (shm__load_acquire(&h->retired)) { /* its writer died removing it: finish that */
-            shm__unlink_claimed(w->seg.fd, name);
+        shm__registry_map(&w->seg, true); /* if it has one: for its readers' sake */
+        if (!layout_ok || shm__load_acquire(&h->retired)) {
+            /* Another layout of ours whose writer is gone, or one its writer
+             * died removing: replace it. */
+            remove_claimed(&w->seg);
             shm_segment_unmap(&w->seg);
             continue;
         }
-        if (layout_ok) {
-            take_over(&w->seg);
-            writer_init_view(w);
-            return 0;
+        if (!w->seg.reg && (rc = ensure_registry(&w->seg, perm)) < 0) {
+            shm_segment_unmap(&w->seg);
+            return rc;
         }
-        retire_segment(&w->seg); /* another layout of ours, writer gone: replace it */
-        shm__unlink_claimed(w->seg.fd, name);
-        shm_segment_unmap(&w->seg);
+        take_over(&w->seg);
+        writer_init_view(w);
+        return 0;
     }
     return se_err(-EAGAIN, "ring %s: could not create or take over the segment (it keeps changing)",
                   name);
@@ -275,10 +297,8 @@ void shm_writer_close(shm_writer_t *w, bool unlink)
     if (!w->seg.hdr)
         return;
     shm__store_release(&w->seg.hdr->writer, 0);
-    if (unlink) {
-        retire_segment(&w->seg);
-        shm__unlink_claimed(w->seg.fd, w->seg.name);
-    }
+    if (unlink)
+        remove_claimed(&w->seg);
     shm_segment_unmap(&w->seg); /* closing the file drops the claim */
 }
 
@@ -286,12 +306,12 @@ void shm__writer_wake_sleepers(shm_writer_t *w)
 {
     /* Taking the bits (seq_cst, like the load before it) means a reader that
      * sets its bit again later is seen by a later write. */
-    if (atomic_exchange(&w->seg.hdr->sleepers, 0) == 0)
+    if (atomic_exchange(&w->seg.reg->sleepers, 0) == 0)
         return; /* another waker (a heartbeat, a takeover) was first */
     /* Pairs with the acquire load of wake_seq in shm_wait: a sleeper that reads
      * the new value also sees every record published before it. */
-    atomic_fetch_add_explicit(&w->seg.hdr->wake_seq, 1, memory_order_release);
-    shm__futex_wake_all(&w->seg.hdr->wake_seq);
+    atomic_fetch_add_explicit(&w->seg.reg->wake_seq, 1, memory_order_release);
+    shm__futex_wake_all(&w->seg.reg->wake_seq);
 }
 
 void shm_writer_heartbeat(shm_writer_t *w)
@@ -316,9 +336,9 @@ static void finish_lap(shm_reader_slot_t *s)
  * claimers can never both win, and a holder's death frees it. */
 static bool try_claim(const shm_segment_t *seg, int i, uint64_t me)
 {
-    if (shm_claim(seg, SHM_CLAIM_READER(i)) != 0)
+    if (shm_claim_reader(seg, i) != 0)
         return false;
-    shm__store_release(&seg->hdr->readers[i].owner, me);
+    shm__store_release(&seg->reg->readers[i].owner, me);
     return true;
 }
 
@@ -327,7 +347,7 @@ static bool try_claim(const shm_segment_t *seg, int i, uint64_t me)
  * index, or a negative code. `resumed` tells whether it had our name. */
 static int claim_slot(const shm_segment_t *seg, const char *reader_name, bool *resumed)
 {
-    shm_header_t *h = seg->hdr;
+    shm_registry_t *h = seg->reg;
     const char *seg_name = seg->name;
     uint64_t me = shm_owner_self();
     *resumed = false;
@@ -360,7 +380,8 @@ static int map_when_ready(shm_segment_t *seg, const char *name, int64_t timeout_
 {
     int64_t deadline = timeout_ns < 0 ? -1 : clock_mono_ns() + timeout_ns;
     for (;;) {
-        int rc = shm_segment_map(seg, name, true);
+        /* The ring read-only, its registry read-write: a reader writes only there. */
+        int rc = shm__segment_map(seg, name, false, SHM_REG_WRITE);
         if (rc != -ENOENT && rc != SE_ENOTREADY)
             return rc;
         if (deadline >= 0 && clock_mono_ns() >= deadline)
@@ -400,11 +421,12 @@ int shm_reader_open(shm_reader_t *r, const char *name, const shm_ring_spec_t *ex
         shm_segment_unmap(&r->seg);
         return idx;
     }
-    shm_reader_slot_t *s = &h->readers[idx];
+    shm_registry_t *reg = r->seg.reg;
+    shm_reader_slot_t *s = &reg->readers[idx];
     shm__store_relaxed(&s->attached_ns, (uint64_t)clock_real_ns());
     strncpy(s->name, reader_name, SHM_READER_NAME_MAX - 1);
     s->name[SHM_READER_NAME_MAX - 1] = '\0';
-    atomic_fetch_and(&h->sleepers, ~(1ull << idx)); /* a dead predecessor may have slept */
+    atomic_fetch_and(&reg->sleepers, ~(1ull << idx)); /* a dead predecessor may have slept */
     finish_lap(s); /* ... or died inside a lap */
 
     r->records = (_Atomic uint64_t *)((char *)h + r->seg.header_size);
@@ -442,7 +464,7 @@ void shm_reader_close(shm_reader_t *r)
 {
     if (!r->seg.hdr)
         return;
-    atomic_fetch_and(&r->seg.hdr->sleepers, ~(1ull << r->slot_index));
+    atomic_fetch_and(&r->seg.reg->sleepers, ~(1ull << r->slot_index));
     shm__reader_touch(r);
     shm__store_release(&r->slot->owner, 0);
     shm_segment_unmap(&r->seg); /* closing the file drops the claim */
@@ -538,9 +560,9 @@ static shm_status_t wait_any(shm_reader_t *const *rs, int n, shm_doorbell_t *bel
         /* seq_cst, then the seq_cst loads in any_ready: the store-load pair
          * with shm_writer_wake, so a record published now is seen by one side. */
         for (int i = 0; i < n; i++)
-            atomic_fetch_or(&rs[i]->seg.hdr->sleepers, 1ull << rs[i]->slot_index);
+            atomic_fetch_or(&rs[i]->seg.reg->sleepers, 1ull << rs[i]->slot_index);
         for (int i = 0; i < n; i++) {
-            words[i] = &rs[i]->seg.hdr->wake_seq;
+            words[i] = &rs[i]->seg.reg->wake_seq;
             /* Pairs with the release increment in shm__writer_wake_sleepers. */
             seen[i] = shm__load_acquire(words[i]);
         }
@@ -556,7 +578,7 @@ static shm_status_t wait_any(shm_reader_t *const *rs, int n, shm_doorbell_t *bel
         if (bell)
             shm__store_relaxed(&bell->sleeping, 0);
         for (int i = 0; i < n; i++) {
-            atomic_fetch_and(&rs[i]->seg.hdr->sleepers, ~(1ull << rs[i]->slot_index));
+            atomic_fetch_and(&rs[i]->seg.reg->sleepers, ~(1ull << rs[i]->slot_index));
             shm__reader_touch(rs[i]);
         }
         if (ready || any_ready(rs, n) || rung(bell, bell_seen))

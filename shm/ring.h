@@ -30,12 +30,6 @@ typedef struct {
     uint32_t record_type; /* schema id stored in the header for decoders (0: raw) */
 } shm_ring_spec_t;
 
-/* Permissions of a new segment: mode 0600, or 0660 owned by group gid. */
-typedef struct {
-    bool use_group;
-    gid_t gid;
-} shm_perm_t;
-
 typedef struct {
     shm_segment_t seg;
     _Atomic uint64_t *records; /* shared: record 0 */
@@ -103,7 +97,7 @@ static inline shm_status_t shm_writer_write_nowake(shm_writer_t *w, const void *
     if (w->kind == SHM_KIND_SPSC && s - w->cons_cache >= w->capacity) {
         /* Pairs with the reader's release store of its position: the reader
          * has finished copying every record before it, so reuse is safe. */
-        w->cons_cache = shm__load_acquire(&w->seg.hdr->readers[0].position);
+        w->cons_cache = shm__load_acquire(&w->seg.reg->readers[0].position);
         if (s - w->cons_cache >= w->capacity)
             return SHM_FULL;
     }
@@ -129,7 +123,7 @@ static inline void shm_writer_wake(shm_writer_t *w)
     /* Store-load pair with shm_wait: we store READY then load `sleepers`; the
      * reader sets its bit then loads the sequence word, all seq_cst. In their
      * single total order either we see the bit or the reader sees the record. */
-    if (shm__load_seq_cst(&w->seg.hdr->sleepers) != 0)
+    if (shm__load_seq_cst(&w->seg.reg->sleepers) != 0)
         shm__writer_wake_sleepers(w);
 }
 

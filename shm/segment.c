@@ -17,6 +17,7 @@
 
 #include "common/err.h"
 #include "shm/atomic.h"
+#include "shm/futex.h"
 
 static bool valid_part(const char *s, size_t max, bool dots)
 {
@@ -85,9 +86,8 @@ int shm_segment_validate(const shm_header_t *h, size_t file_size, const char *na
     if (h->header_size != sizeof(shm_header_t))
         return se_err(SE_ECORRUPT, "segment %s: header size %u, expected %zu", name, h->header_size,
                       sizeof(shm_header_t));
-    if (h->max_readers != SHM_MAX_READERS)
-        return se_err(SE_ECORRUPT, "segment %s: %u reader slots, expected %d", name, h->max_readers,
-                      SHM_MAX_READERS);
+    if (h->pair == 0)
+        return se_err(SE_ECORRUPT, "segment %s: no pairing id", name);
     uint64_t want = (uint64_t)h->header_size + (uint64_t)h->capacity * h->record_size;
     if (h->total_size != want || file_size != want)
         return se_err(SE_ECORRUPT, "segment %s: size %zu (header says %llu), layout needs %llu", name,
@@ -143,9 +143,10 @@ int shm_segment_check_owner(int fd, const char *name)
                   trust.use_group ? " and that group" : "");
 }
 
-int shm_segment_map(shm_segment_t *s, const char *name, bool writable)
+int shm__segment_map(shm_segment_t *s, const char *name, bool writable, shm_reg_mode_t reg)
 {
     memset(s, 0, sizeof *s);
+    s->fd = s->reg_fd = -1;
     if (strlen(name) >= sizeof s->name)
         return se_err(-ENAMETOOLONG, "segment name too long: %s", name);
     /* O_NOFOLLOW: /dev/shm is world-writable; a symlink there is never ours. */
@@ -185,7 +186,231 @@ int shm_segment_map(shm_segment_t *s, const char *name, bool writable)
     s->fd = fd;
     s->writable = writable;
     shm_segment_keep_geometry(s);
+    if (reg == SHM_REG_NONE || s->kind == SHM_KIND_STATS)
+        return 0;
+    rc = shm__registry_map(s, reg == SHM_REG_WRITE);
+    if (rc < 0 && reg == SHM_REG_OBSERVE)
+        rc = 0; /* an observer shows the ring without its readers */
+    if (rc < 0)
+        shm_segment_unmap(s);
+    return rc;
+}
+
+int shm_segment_map(shm_segment_t *s, const char *name, bool writable)
+{
+    return shm__segment_map(s, name, writable, writable ? SHM_REG_WRITE : SHM_REG_OBSERVE);
+}
+
+/* ---- registries --------------------------------------------------------------- */
+
+/* Splits "/<prefix>.<instance>.<ring>" into its instance part
+ * "<prefix>.<instance>" and its ring. False when name is not of that form. */
+static bool split_name(const char *name, char *inst, size_t isize, const char **ring)
+{
+    const char *dot1 = name[0] == '/' ? strchr(name + 1, '.') : NULL;
+    const char *dot2 = dot1 ? strchr(dot1 + 1, '.') : NULL;
+    if (!dot2 || dot2[1] == '\0' || (size_t)(dot2 - name - 1) >= isize)
+        return false;
+    memcpy(inst, name + 1, (size_t)(dot2 - name - 1));
+    inst[dot2 - name - 1] = '\0';
+    *ring = dot2 + 1;
+    return true;
+}
+
+int shm_registry_dir(const char *prefix, const char *instance, shm_kind_t kind, char *out, size_t size)
+{
+    int n = snprintf(out, size, "/dev/shm/%s.%s@%s", prefix ? prefix : SHM_DEFAULT_PREFIX,
+                     instance ? instance : SHM_DEFAULT_INSTANCE, kind == SHM_KIND_SPSC ? "spsc" : "bcast");
+    return n < 0 || (size_t)n >= size ? se_err(-ENAMETOOLONG, "registry directory name too long") : 0;
+}
+
+/* The registry directory and file of segment s. */
+static int registry_paths(const shm_segment_t *s, char *dir, size_t dsize, char *file, size_t fsize)
+{
+    char inst[SHM_NAME_MAX];
+    const char *ring;
+    if (!split_name(s->name, inst, sizeof inst, &ring))
+        return se_err(-EINVAL, "segment %s: not a ring name", s->name);
+    int n = snprintf(dir, dsize, "/dev/shm/%s@%s", inst, s->kind == SHM_KIND_SPSC ? "spsc" : "bcast");
+    int m = n < 0 || (size_t)n >= dsize ? -1 : snprintf(file, fsize, "%s/%s", dir, ring);
+    return m < 0 || (size_t)m >= fsize ? se_err(-ENAMETOOLONG, "segment %s: registry path too long", s->name) : 0;
+}
+
+/* Checks owner and mode of an open registry file or directory like a segment's. */
+static int check_owner_path(int fd, const char *path)
+{
+    /* shm_segment_check_owner names a segment by its /dev/shm-relative name. */
+    return shm_segment_check_owner(fd, path + strlen("/dev/shm"));
+}
+
+/* Opens the registry directory for kind, creating it (0700, or 02770 for the
+ * engine's group) when missing; refuses one that is not ours. */
+static int open_registry_dir(const char *dir, const shm_perm_t *perm, bool create)
+{
+    bool group = perm && perm->use_group;
+    if (create && mkdir(dir, group ? 02770 : 0700) < 0 && errno != EEXIST)
+        return se_err(-errno, "cannot create registry directory %s: %s", dir, strerror(errno));
+    /* mkdir's mode is cut by the umask, and the group would be our primary one. */
+    if (create && group && (chown(dir, (uid_t)-1, perm->gid) < 0 || chmod(dir, 02770) < 0))
+        return se_err(-errno, "registry directory %s: cannot give it to group %u: %s", dir,
+                      (unsigned)perm->gid, strerror(errno));
+    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0)
+        return errno == ENOENT ? -ENOENT
+                               : se_err(errno == ELOOP || errno == ENOTDIR ? SE_EFOREIGN : -errno,
+                                        "registry directory %s: %s", dir, strerror(errno));
+    struct stat st;
+    int rc = fstat(fd, &st) < 0 ? -errno : 0;
+    bool group_ok = (trust.use_group && st.st_gid == trust.gid) || (perm && perm->use_group && st.st_gid == perm->gid);
+    if (rc == 0 && (st.st_uid != geteuid() || (st.st_mode & 0007) || ((st.st_mode & 0070) && !group_ok)) &&
+        !trust.any_owner)
+        rc = se_err(SE_EFOREIGN, "registry directory %s is owned by uid %u, mode %04o: not the engine's; left "
+                    "untouched, remove it if it is not needed", dir, (unsigned)st.st_uid,
+                    (unsigned)(st.st_mode & 07777));
+    if (rc < 0) {
+        close(fd);
+        return rc;
+    }
+    return fd;
+}
+
+int shm__registry_map(shm_segment_t *s, bool writable)
+{
+    char dir[SHM_NAME_MAX + 32], file[2 * SHM_NAME_MAX + 32];
+    int rc = registry_paths(s, dir, sizeof dir, file, sizeof file);
+    if (rc < 0)
+        return rc;
+    int dfd = open_registry_dir(dir, NULL, false);
+    if (dfd < 0)
+        return dfd == -ENOENT ? se_err(SE_ENOTREADY, "ring %s: its registry is not there yet", s->name) : dfd;
+    int fd = openat(dfd, strrchr(file, '/') + 1, (writable ? O_RDWR : O_RDONLY) | O_NOFOLLOW | O_CLOEXEC);
+    int e = errno;
+    close(dfd);
+    if (fd < 0)
+        return e == ENOENT ? se_err(SE_ENOTREADY, "ring %s: its registry %s is not there yet", s->name, file)
+                           : se_err(e == ELOOP ? SE_EFOREIGN : -e, "ring %s: registry %s: %s", s->name, file,
+                                    strerror(e));
+    struct stat st;
+    rc = check_owner_path(fd, file);
+    if (rc == 0 && fstat(fd, &st) < 0)
+        rc = -errno;
+    if (rc == 0 && (size_t)st.st_size != sizeof(shm_registry_t))
+        rc = se_err(st.st_size == 0 ? SE_ENOTREADY : SE_ECORRUPT, "ring %s: registry %s is %lld bytes, "
+                    "expected %zu", s->name, file, (long long)st.st_size, sizeof(shm_registry_t));
+    shm_registry_t *reg = MAP_FAILED;
+    if (rc == 0 && (reg = mmap(NULL, sizeof *reg, writable ? PROT_READ | PROT_WRITE : PROT_READ, MAP_SHARED, fd,
+                               0)) == MAP_FAILED)
+        rc = se_err(-errno, "ring %s: mmap registry: %s", s->name, strerror(errno));
+    if (rc == 0) {
+        /* Pairs with the creator's release store of magic. */
+        uint64_t magic = shm__load_acquire(&reg->magic);
+        if (magic != SHM_REGISTRY_MAGIC || reg->layout_version != SHM_LAYOUT_VERSION ||
+            reg->max_readers != SHM_MAX_READERS)
+            rc = se_err(magic == 0 ? SE_ENOTREADY : SE_ECORRUPT, "ring %s: registry %s is not a registry of "
+                        "this layout (magic 0x%016llx, version %u, %u slots)", s->name, file,
+                        (unsigned long long)magic, reg->layout_version, reg->max_readers);
+        else if (reg->pair != s->hdr->pair)
+            rc = se_err(SE_ENOTREADY, "ring %s: registry %s belongs to an earlier segment", s->name, file);
+    }
+    if (rc < 0) {
+        if (reg != MAP_FAILED)
+            munmap(reg, sizeof *reg);
+        close(fd);
+        return rc;
+    }
+    s->reg = reg;
+    s->reg_fd = fd;
     return 0;
+}
+
+static int registry_create_once(shm_segment_t *s, const shm_perm_t *perm);
+
+int shm__registry_create(shm_segment_t *s, const shm_perm_t *perm)
+{
+    /* Another ring's writer may remove the directory as we enter it (its
+     * last registry went): make it again. */
+    int rc = -ENOENT;
+    for (int attempt = 0; attempt < 5 && rc == -ENOENT; attempt++)
+        rc = registry_create_once(s, perm);
+    return rc;
+}
+
+static int registry_create_once(shm_segment_t *s, const shm_perm_t *perm)
+{
+    char dir[SHM_NAME_MAX + 32], file[2 * SHM_NAME_MAX + 32], temp[2 * SHM_NAME_MAX + 48];
+    int rc = registry_paths(s, dir, sizeof dir, file, sizeof file);
+    if (rc < 0)
+        return rc;
+    int dfd = open_registry_dir(dir, perm, true);
+    if (dfd < 0)
+        return dfd;
+    bool group = perm && perm->use_group;
+    int fd = openat(dfd, ".", O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+    if (fd < 0)
+        rc = errno == ENOENT ? -ENOENT
+                             : se_err(-errno, "ring %s: cannot create its registry in %s: %s", s->name, dir,
+                                      strerror(errno));
+    if (rc == 0 && ((group && fchown(fd, (uid_t)-1, perm->gid) < 0) || fchmod(fd, group ? 0660 : 0600) < 0))
+        rc = se_err(-errno, "ring %s: registry mode: %s", s->name, strerror(errno));
+    int e = rc == 0 ? posix_fallocate(fd, 0, sizeof(shm_registry_t)) : 0;
+    if (e)
+        rc = se_err(-e, "ring %s: cannot reserve its registry in %s: %s", s->name, dir, strerror(e));
+    shm_registry_t *reg = MAP_FAILED;
+    if (rc == 0 && (reg = mmap(NULL, sizeof *reg, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0)) == MAP_FAILED)
+        rc = se_err(-errno, "ring %s: mmap registry: %s", s->name, strerror(errno));
+    if (rc == 0) {
+        reg->layout_version = SHM_LAYOUT_VERSION;
+        reg->max_readers = SHM_MAX_READERS;
+        reg->pair = s->hdr->pair;
+        /* Pairs with the acquire load of magic in shm__registry_map. */
+        shm__store_release(&reg->magic, SHM_REGISTRY_MAGIC);
+        /* Whole, then linked under a temporary name and renamed over the old
+         * one: a reader finds the old registry or the new, never none or half.
+         * Only the holder of the segment's writer claim does this. */
+        snprintf(temp, sizeof temp, "%s/.%s.new", dir, strrchr(file, '/') + 1);
+        unlink(temp);
+        if ((rc = shm__link_tmpfile(fd, temp)) == 0 && rename(temp, file) < 0)
+            rc = errno == ENOENT ? -ENOENT
+                                 : se_err(-errno, "ring %s: cannot put its registry in place: %s", s->name,
+                                          strerror(errno));
+        if (rc < 0)
+            unlink(temp);
+    }
+    close(dfd);
+    if (rc < 0) {
+        if (reg != MAP_FAILED)
+            munmap(reg, sizeof *reg);
+        if (fd >= 0)
+            close(fd);
+        return rc;
+    }
+    s->reg = reg;
+    s->reg_fd = fd;
+    return 0;
+}
+
+void shm__registry_unlink(const shm_segment_t *s)
+{
+    char dir[SHM_NAME_MAX + 32], file[2 * SHM_NAME_MAX + 32];
+    struct stat a, b;
+    if (!s->reg || registry_paths(s, dir, sizeof dir, file, sizeof file) < 0)
+        return;
+    if (fstat(s->reg_fd, &a) == 0 && lstat(file, &b) == 0 && a.st_dev == b.st_dev && a.st_ino == b.st_ino)
+        unlink(file);
+    rmdir(dir); /* the instance's last ring of this kind leaves nothing behind; else ENOTEMPTY */
+}
+
+int shm__link_tmpfile(int fd, const char *path)
+{
+    char self[64];
+    snprintf(self, sizeof self, "/proc/self/fd/%d", fd);
+    if (linkat(AT_FDCWD, self, AT_FDCWD, path, AT_SYMLINK_FOLLOW) == 0)
+        return 0;
+    /* Without /proc (or with it closed to a process that changed its uid),
+     * AT_EMPTY_PATH does the same; it needs CAP_DAC_READ_SEARCH. */
+    if ((errno == ENOENT || errno == EACCES) && linkat(fd, "", AT_FDCWD, path, AT_EMPTY_PATH) == 0)
+        return 0;
+    return errno == EEXIST ? -EEXIST : se_err(-errno, "cannot link a new file as %s: %s", path, strerror(errno));
 }
 
 static int lock_op(int fd, int cmd, short type, off_t at, struct flock *l)
@@ -198,14 +423,14 @@ static int lock_op(int fd, int cmd, short type, off_t at, struct flock *l)
     return fcntl(fd, cmd, l);
 }
 
-int shm_claim(const shm_segment_t *s, off_t at)
+static int claim(int fd, off_t at, const char *name)
 {
     struct flock l;
-    if (lock_op(s->fd, F_OFD_SETLK, F_WRLCK, at, &l) == 0)
+    if (lock_op(fd, F_OFD_SETLK, F_WRLCK, at, &l) == 0)
         return 0;
     if (errno == EAGAIN || errno == EACCES)
         return -EBUSY;
-    return se_err(-errno, "segment %s: cannot lock byte %lld: %s", s->name, (long long)at, strerror(errno));
+    return se_err(-errno, "segment %s: cannot lock byte %lld: %s", name, (long long)at, strerror(errno));
 }
 
 /* True when an open file other than fd's holds a lock on [at, at+8). An
@@ -219,9 +444,14 @@ static bool held_elsewhere(int fd, off_t at)
     return l.l_type != F_UNLCK;
 }
 
-bool shm_claimed_elsewhere(const shm_segment_t *s, off_t at)
+int shm_claim_writer(const shm_segment_t *s)
 {
-    return held_elsewhere(s->fd, at);
+    return claim(s->fd, SHM_CLAIM_WRITER, s->name);
+}
+
+int shm_claim_reader(const shm_segment_t *s, int i)
+{
+    return claim(s->reg_fd, SHM_CLAIM_READER(i), s->name);
 }
 
 bool shm_segment_writer_alive(const shm_segment_t *s)
@@ -229,6 +459,12 @@ bool shm_segment_writer_alive(const shm_segment_t *s)
     return held_elsewhere(s->fd, SHM_CLAIM_WRITER);
 }
 
+bool shm_segment_reader_alive(const shm_segment_t *s, int i)
+{
+    return s->reg && held_elsewhere(s->reg_fd, SHM_CLAIM_READER(i));
+}
+
+/* True while `name` still names the file open as fd. */
 bool shm__still_named(int fd, const char *name)
 {
     char path[SHM_NAME_MAX + 16];
@@ -257,14 +493,33 @@ int shm_segment_remove(const char *name)
     else if (!S_ISREG(st.st_mode) || st.st_uid != geteuid())
         rc = se_err(SE_EFOREIGN, "segment /dev/shm%s belongs to user %u, not to us (%u): left untouched", name,
                     (unsigned)st.st_uid, (unsigned)geteuid());
-    shm_segment_t tmp = { .fd = fd };
-    snprintf(tmp.name, sizeof tmp.name, "%s", name);
-    if (rc == 0 && (rc = shm_claim(&tmp, SHM_CLAIM_WRITER)) == -EBUSY)
+    if (rc == 0 && (rc = claim(fd, SHM_CLAIM_WRITER, name)) == -EBUSY)
         rc = se_err(-EBUSY, "segment %s: its writer is alive", name);
-    if (rc == 0 && !shm__unlink_claimed(fd, name) && errno != ENOENT)
-        rc = se_err(-errno, "segment %s: cannot remove: %s", name, strerror(errno));
+    if (rc == 0 && shm__still_named(fd, name)) {
+        /* A valid ring: its readers are told, and its registry goes first. */
+        shm_segment_t seg;
+        if (shm__segment_map(&seg, name, true, SHM_REG_NONE) == 0) {
+            if (seg.kind != SHM_KIND_STATS)
+                shm__registry_map(&seg, true); /* none, or another's: only the segment goes */
+            shm__retire(&seg);
+            shm__registry_unlink(&seg);
+            shm_segment_unmap(&seg);
+        }
+        if (!shm__unlink_claimed(fd, name) && errno != ENOENT)
+            rc = se_err(-errno, "segment %s: cannot remove: %s", name, strerror(errno));
+    }
     close(fd);
     return rc;
+}
+
+void shm__retire(const shm_segment_t *s)
+{
+    shm__store_release(&s->hdr->retired, 1);
+    if (!s->reg)
+        return;
+    /* Pairs with the acquire load of wake_seq in shm_wait: a woken reader sees retired. */
+    atomic_fetch_add_explicit(&s->reg->wake_seq, 1, memory_order_release);
+    shm__futex_wake_all(&s->reg->wake_seq);
 }
 
 int shm_segment_writer_of(const char *name, uint64_t *owner, bool *alive)
@@ -291,13 +546,18 @@ int shm_segment_writer_of(const char *name, uint64_t *owner, bool *alive)
 
 void shm_segment_unmap(shm_segment_t *s)
 {
+    if (s->reg) {
+        munmap(s->reg, sizeof *s->reg);
+        close(s->reg_fd);
+    }
     if (s->hdr) {
         munmap(s->hdr, s->size);
         close(s->fd);
     }
     s->hdr = NULL;
+    s->reg = NULL;
     s->size = 0;
-    s->fd = -1;
+    s->fd = s->reg_fd = -1;
 }
 
 /* Reads the state (field 3) and start time (field 22) of pid from /proc.

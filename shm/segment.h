@@ -10,6 +10,13 @@
 
 #include "shm/layout.h"
 
+/* Permissions of a new segment: mode 0600, or 0640 owned by group gid (its
+ * registry 0660: the group's readers register there). */
+typedef struct {
+    bool use_group;
+    gid_t gid;
+} shm_perm_t;
+
 #define SHM_NAME_MAX 160
 #define SHM_DEFAULT_PREFIX "se"
 #define SHM_DEFAULT_INSTANCE "default"
@@ -21,8 +28,10 @@ typedef struct {
     char name[SHM_NAME_MAX]; /* "/<prefix>.<instance>.<ring>" */
     shm_header_t *hdr;
     size_t size;
-    int fd;         /* the open file whose OFD locks are this process's claims
-                       (writer, reader slot); valid while hdr is set */
+    int fd;         /* the segment's open file: the writer's claim; valid while hdr is set */
+    shm_registry_t *reg; /* the ring's registry of readers, when mapped (never for a
+                            stats block; an observer may find none) */
+    int reg_fd;     /* the registry's open file: reader-slot claims; valid while reg is set */
     bool writable;
     shm_kind_t kind;
     uint32_t record_size;
@@ -71,10 +80,54 @@ int shm_segment_validate(const shm_header_t *h, size_t file_size, const char *na
 
 /* Maps the existing segment `name` whole, read-write or read-only, and
  * validates it: owner and mode first (shm_segment_check_owner), then the
- * header. Keeps the file open in s->fd for claims. Returns 0, -ENOENT when it
- * does not exist, SE_EFOREIGN, or a validation code; on failure nothing stays
- * mapped or open. */
+ * header; and its registry the same way, if it has a valid one paired with
+ * it (s->reg; NULL otherwise, or when writable is false and there is none).
+ * Keeps the files open in s->fd and s->reg_fd for claims. Returns 0, -ENOENT
+ * when it does not exist, SE_EFOREIGN, or a validation code; on failure
+ * nothing stays mapped or open. */
 int shm_segment_map(shm_segment_t *s, const char *name, bool writable);
+
+/* What shm__segment_map does with the registry: nothing, map it read-only if
+ * there is a valid one, or map it read-write and fail without one. */
+typedef enum { SHM_REG_NONE, SHM_REG_OBSERVE, SHM_REG_WRITE } shm_reg_mode_t;
+
+/* shm_segment_map with the segment's and the registry's modes chosen apart
+ * (a reader maps the segment read-only and its registry read-write). A
+ * missing, unfinished or unpaired registry is SE_ENOTREADY with SHM_REG_WRITE. */
+int shm__segment_map(shm_segment_t *s, const char *name, bool writable, shm_reg_mode_t reg);
+
+/* ---- registries ----------------------------------------------------------------
+ * A ring's readers register in a file of its own beside the segment, in a
+ * directory of the instance per ring kind: /dev/shm/<prefix>.<instance>@bcast
+ * for broadcast rings (in, exe, risk: every engine process may read them, so
+ * may write their registries) and @spsc for SPSC rings (ord, sig.*: only the
+ * core processes). The segment itself is writable by its writer alone. A
+ * registry names the segment it belongs to (`pair`); it is made, replaced and
+ * removed only by the holder of the segment's writer claim. */
+
+/* The registry directory of kind for an instance ("/dev/shm/se.default@bcast"),
+ * e.g. for a sandbox that lets a process write there and nowhere else in
+ * /dev/shm. 0 or -ENAMETOOLONG. */
+int shm_registry_dir(const char *prefix, const char *instance, shm_kind_t kind, char *out, size_t size);
+
+/* Maps the registry of the mapped segment s into s->reg. 0, SE_ENOTREADY
+ * (missing, unfinished, or another segment's), SE_EFOREIGN, SE_ECORRUPT, or
+ * another negative code. */
+int shm__registry_map(shm_segment_t *s, bool writable);
+
+/* Makes a new, empty registry for s (whose writer claim the caller holds) and
+ * puts it in place of any old one, atomically; maps it into s->reg. */
+int shm__registry_create(shm_segment_t *s, const shm_perm_t *perm);
+
+/* Removes s's registry file if it is still the one mapped in s->reg. */
+void shm__registry_unlink(const shm_segment_t *s);
+
+/* Marks s (mapped writable) retired and wakes its readers, who then open the
+ * ring again by name. */
+void shm__retire(const shm_segment_t *s);
+
+/* Links the unnamed (O_TMPFILE) file fd as path. 0, -EEXIST, or another code. */
+int shm__link_tmpfile(int fd, const char *path);
 
 /* Reads the writer's owner word of segment `name` from its offset, which
  * every layout version keeps (layout.h), without validating the rest, and
@@ -97,22 +150,26 @@ void shm_segment_unmap(shm_segment_t *s);
  * closes it (every fd is O_CLOEXEC, so exec drops it). The owner word itself
  * only says who, for display. */
 
-/* Byte offset of the claim of the writer, and of reader slot i. */
+/* Byte offset of the writer's claim in the segment, and of reader slot i's
+ * in the registry. */
 #define SHM_CLAIM_WRITER    ((off_t)offsetof(shm_header_t, writer))
-#define SHM_CLAIM_READER(i) ((off_t)offsetof(shm_header_t, readers) + \
+#define SHM_CLAIM_READER(i) ((off_t)offsetof(shm_registry_t, readers) + \
                              (off_t)(i) * (off_t)sizeof(shm_reader_slot_t) + \
                              (off_t)offsetof(shm_reader_slot_t, owner))
 
-/* Takes the claim at offset `at` for s. Returns 0, -EBUSY when another open
- * file holds it, or another negative code. */
-int shm_claim(const shm_segment_t *s, off_t at);
+/* Takes the writer's claim on s. Returns 0, -EBUSY when another open file
+ * holds it, or another negative code. */
+int shm_claim_writer(const shm_segment_t *s);
 
-/* True when an open file other than s's holds the claim at `at`. A claim
- * held through s->fd itself does not count (the caller knows its own). */
-bool shm_claimed_elsewhere(const shm_segment_t *s, off_t at);
+/* Takes reader slot i's claim in s's registry (mapped). As shm_claim_writer. */
+int shm_claim_reader(const shm_segment_t *s, int i);
 
-/* Is the writer of s alive (claimed by another open file)? */
+/* Is the writer of s alive (claimed by another open file than s's)? */
 bool shm_segment_writer_alive(const shm_segment_t *s);
+
+/* Is reader slot i of s held (claimed by another open file than s's)? False
+ * when s has no registry mapped. */
+bool shm_segment_reader_alive(const shm_segment_t *s, int i);
 
 /* Removes segment `name` if it is ours (owned by our effective user, whatever
  * the trust policy) and no process holds its writer claim. The claim is held

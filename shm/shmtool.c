@@ -151,8 +151,8 @@ void shmtool__snapshot(const shm_segment_t *seg, shmtool_snap_t *s)
 
     /* Readers before head: a reader's position never passes the head it read,
      * so this order keeps lag (head - position) from going negative. */
-    for (int i = 0; i < SHM_MAX_READERS; i++) {
-        shm_reader_slot_t *slot = &h->readers[i];
+    for (int i = 0; seg->reg && i < SHM_MAX_READERS; i++) {
+        shm_reader_slot_t *slot = &seg->reg->readers[i];
         shmtool_reader_t r;
         memset(&r, 0, sizeof r);
         r.slot = i;
@@ -167,7 +167,7 @@ void shmtool__snapshot(const shm_segment_t *seg, shmtool_snap_t *s)
         r.drops = shm__load_relaxed(&slot->drops);
         r.attached_ns = shm__load_relaxed(&slot->attached_ns);
         r.last_active_ns = shm__load_relaxed(&slot->last_active_ns);
-        r.alive = shm_claimed_elsewhere(seg, SHM_CLAIM_READER(i));
+        r.alive = shm_segment_reader_alive(seg, i);
         if (r.alive)
             s->live_claims++;
         if (r.name[0] == '\0')

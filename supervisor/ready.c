@@ -36,8 +36,9 @@ static bool reads(const shm_settings_t *set, const char *ring, pid_t pid)
     if (!ring_name(set, ring, name) || shm_segment_map(&seg, name, false) < 0)
         return false;
     bool found = false;
-    for (int i = 0; i < SHM_MAX_READERS && !found; i++)
-        found = SHM_OWNER_PID(shm__load_acquire(&seg.hdr->readers[i].owner)) == (uint32_t)pid;
+    for (int i = 0; seg.reg && i < SHM_MAX_READERS && !found; i++)
+        found = SHM_OWNER_PID(shm__load_acquire(&seg.reg->readers[i].owner)) == (uint32_t)pid &&
+                shm_segment_reader_alive(&seg, i);
     shm_segment_unmap(&seg);
     return found;
 }
@@ -65,9 +66,9 @@ bool ready_drained(const shm_settings_t *set, const char *ring)
         return true;
     uint64_t head = shm__load_acquire(&seg.hdr->prod_seq);
     bool drained = true;
-    for (int i = 0; i < SHM_MAX_READERS && drained; i++) {
-        shm_reader_slot_t *s = &seg.hdr->readers[i];
-        if (shm_claimed_elsewhere(&seg, SHM_CLAIM_READER(i)) && shm__load_acquire(&s->position) < head)
+    for (int i = 0; seg.reg && i < SHM_MAX_READERS && drained; i++) {
+        shm_reader_slot_t *s = &seg.reg->readers[i];
+        if (shm_segment_reader_alive(&seg, i) && shm__load_acquire(&s->position) < head)
             drained = false;
     }
     shm_segment_unmap(&seg);

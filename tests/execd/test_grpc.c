@@ -265,11 +265,10 @@ START_TEST(execd_killed_mid_flight_should_resend_from_its_journal_once)
     /* As if execd had died before consuming them: `ord` hands them over again. */
     char name[SHM_NAME_MAX];
     ck_assert_int_eq(shm_name(name, sizeof name, NULL, inst, SE_RING_ORDERS), 0);
-    size_t size;
-    shm_header_t *h = test_map_raw(name, &size);
-    ck_assert_ptr_nonnull(h);
-    shm__store_release(&h->readers[0].position, 0);
-    ck_assert_int_eq(munmap(h, size), 0);
+    shm_segment_t seg;
+    ck_assert_int_eq(shm_segment_map(&seg, name, true), 0);
+    shm__store_release(&seg.reg->readers[0].position, 0);
+    shm_segment_unmap(&seg);
 
     execd = start_execd();
     int n = wait_exe(SE_EXEC_ACK, NULL, 10, 20);

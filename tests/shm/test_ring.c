@@ -412,7 +412,13 @@ START_TEST(segments_should_be_private_unless_a_group_is_configured)
     shm_perm_t perm = { .use_group = true, .gid = getgid() };
     ck_assert_int_eq(shm_writer_open(&w, name, &SPSC8, &perm), 0);
     ck_assert_int_eq(stat(path, &st), 0);
-    ck_assert_int_eq(st.st_mode & 0777, 0660);
+    ck_assert_int_eq(st.st_mode & 0777, 0640); /* the group reads the ring... */
+    ck_assert_int_eq(st.st_gid, getgid());
+    char reg[2 * SHM_NAME_MAX];
+    const char *ring = strrchr(name, '.') + 1;
+    snprintf(reg, sizeof reg, "/dev/shm%.*s@spsc/%s", (int)(ring - 1 - name), name, ring);
+    ck_assert_msg(stat(reg, &st) == 0, "%s: %s", reg, strerror(errno));
+    ck_assert_int_eq(st.st_mode & 0777, 0660); /* ... and registers its readers */
     ck_assert_int_eq(st.st_gid, getgid());
     shm_writer_close(&w, true);
 }
@@ -633,7 +639,7 @@ START_TEST(writer_should_not_wake_when_nobody_sleeps)
     ck_assert_int_eq(shm_reader_open(&r, name, &BCAST8, "t", SHM_START_HEAD, 0), 0);
     for (uint64_t i = 0; i < 100; i++)
         write_ok(&w, i);
-    ck_assert_uint_eq(shm__load_relaxed(&w.seg.hdr->wake_seq), 0);
+    ck_assert_uint_eq(shm__load_relaxed(&w.seg.reg->wake_seq), 0);
     shm_reader_close(&r);
     shm_writer_close(&w, true);
 }
@@ -649,7 +655,7 @@ START_TEST(wait_should_time_out_when_nothing_arrives)
     int64_t t0 = clock_mono_ns();
     ck_assert_int_eq(shm_wait(rs, 1, 1000, 20000000), SHM_TIMEOUT);
     ck_assert_int_ge(clock_mono_ns() - t0, 20000000);
-    ck_assert_uint_eq(shm__load_relaxed(&w.seg.hdr->sleepers), 0);
+    ck_assert_uint_eq(shm__load_relaxed(&w.seg.reg->sleepers), 0);
     shm_reader_close(&r);
     shm_writer_close(&w, true);
 }
@@ -671,7 +677,7 @@ static void *write_when_asleep(void *arg)
     for (;;) {
         bool all = true;
         for (int i = 0; i < NRINGS; i++)
-            if (!(shm__load_acquire(&wake_writers[i].seg.hdr->sleepers) & job->sleeper_bits))
+            if (!(shm__load_acquire(&wake_writers[i].seg.reg->sleepers) & job->sleeper_bits))
                 all = false;
         if (all)
             break;
@@ -703,7 +709,7 @@ START_TEST(wait_should_sleep_on_several_rings_and_wake_on_any)
     test_record_t rec;
     for (int i = 0; i < NRINGS; i++)
         ck_assert_int_eq(shm_reader_read(&readers[i], &rec), i == _i ? SHM_OK : SHM_EMPTY);
-    ck_assert_uint_eq(shm__load_relaxed(&wake_writers[_i].seg.hdr->wake_seq), 1);
+    ck_assert_uint_eq(shm__load_relaxed(&wake_writers[_i].seg.reg->wake_seq), 1);
     for (int i = 0; i < NRINGS; i++) {
         shm_reader_close(&readers[i]);
         shm_writer_close(&wake_writers[i], true);
@@ -773,16 +779,16 @@ START_TEST(a_dead_sleeper_should_cost_the_writer_one_wake_at_most)
     shm_writer_t w;
     ck_assert_int_eq(shm_writer_open(&w, name, &BCAST8, NULL), 0);
     pid_t child = test_spawn(sleep_forever_on_ring, NULL);
-    while (shm__load_acquire(&w.seg.hdr->sleepers) == 0)
+    while (shm__load_acquire(&w.seg.reg->sleepers) == 0)
         sched_yield();
     kill(child, SIGKILL);
     ck_assert_int_eq(test_wait(child), 128 + SIGKILL);
-    ck_assert_uint_ne(shm__load_relaxed(&w.seg.hdr->sleepers), 0);
+    ck_assert_uint_ne(shm__load_relaxed(&w.seg.reg->sleepers), 0);
     write_ok(&w, 0);
-    ck_assert_uint_eq(shm__load_relaxed(&w.seg.hdr->sleepers), 0);
-    ck_assert_uint_eq(shm__load_relaxed(&w.seg.hdr->wake_seq), 1);
+    ck_assert_uint_eq(shm__load_relaxed(&w.seg.reg->sleepers), 0);
+    ck_assert_uint_eq(shm__load_relaxed(&w.seg.reg->wake_seq), 1);
     write_ok(&w, 1);
-    ck_assert_uint_eq(shm__load_relaxed(&w.seg.hdr->wake_seq), 1);
+    ck_assert_uint_eq(shm__load_relaxed(&w.seg.reg->wake_seq), 1);
     shm_writer_close(&w, true);
 }
 END_TEST

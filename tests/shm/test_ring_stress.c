@@ -239,12 +239,13 @@ static void wait_reader_at_head(const char *reader_name)
 {
     shm_segment_t seg;
     ck_assert_int_eq(shm_segment_map(&seg, name, false), 0);
+    ck_assert_ptr_nonnull(seg.reg);
     int64_t deadline = clock_mono_ns() + 60 * SECOND;
     bool there = false;
     while (!there && clock_mono_ns() < deadline) {
         uint64_t head = shm__load_acquire(&seg.hdr->prod_seq);
         for (int i = 0; i < SHM_MAX_READERS; i++) {
-            const shm_reader_slot_t *sl = &seg.hdr->readers[i];
+            const shm_reader_slot_t *sl = &seg.reg->readers[i];
             if (strncmp(sl->name, reader_name, SHM_READER_NAME_MAX) == 0 &&
                 shm__load_acquire((_Atomic uint64_t *)&sl->position) >= head)
                 there = true;

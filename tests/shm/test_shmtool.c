@@ -209,7 +209,7 @@ static shm_header_t *good_header(size_t *total)
     h->capacity = 4;
     h->header_size = sizeof(shm_header_t);
     h->total_size = *total;
-    h->max_readers = SHM_MAX_READERS;
+    h->pair = 1;
     return h;
 }
 

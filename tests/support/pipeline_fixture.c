@@ -49,7 +49,7 @@ bool pf_wait_readers(const char *instance, const char *ring, int n, int seconds)
         int live = 0;
         if (shm_segment_map(&seg, name, false) == 0) {
             for (int i = 0; i < SHM_MAX_READERS; i++)
-                live += shm_owner_alive(shm__load_relaxed(&seg.hdr->readers[i].owner));
+                live += shm_segment_reader_alive(&seg, i);
             shm_segment_unmap(&seg);
         }
         if (live >= n)
@@ -72,9 +72,9 @@ static void look(const char *name, const char *ring, void *arg)
         return;
     uint64_t head = shm__load_acquire(&seg.hdr->prod_seq);
     q->heads = q->heads * 1000003 + head;
-    for (int i = 0; i < SHM_MAX_READERS; i++) {
-        shm_reader_slot_t *s = &seg.hdr->readers[i];
-        if (shm_owner_alive(shm__load_relaxed(&s->owner)) && shm__load_acquire(&s->position) < head)
+    for (int i = 0; seg.reg && i < SHM_MAX_READERS; i++) {
+        shm_reader_slot_t *s = &seg.reg->readers[i];
+        if (shm_segment_reader_alive(&seg, i) && shm__load_acquire(&s->position) < head)
             q->behind = true;
     }
     shm_segment_unmap(&seg);

@@ -2,6 +2,7 @@
 #include "tests/support/ring_fixture.h"
 
 #include <dirent.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
@@ -64,11 +65,26 @@ void test_sweep_segments(const char *lead)
         return;
     struct dirent *e;
     while ((e = readdir(d)) != NULL) {
-        if (strncmp(e->d_name, lead, strlen(lead)) == 0) {
-            char path[300];
-            snprintf(path, sizeof path, "/%s", e->d_name);
-            shm_unlink(path);
+        if (strncmp(e->d_name, lead, strlen(lead)) != 0)
+            continue;
+        char path[300];
+        snprintf(path, sizeof path, "/%s", e->d_name);
+        if (shm_unlink(path) == 0 || errno != EISDIR)
+            continue;
+        /* A registry directory (se.<instance>@bcast): its files, then itself. */
+        snprintf(path, sizeof path, "/dev/shm/%s", e->d_name);
+        DIR *sub = opendir(path);
+        struct dirent *f;
+        while (sub && (f = readdir(sub)) != NULL) {
+            if (strcmp(f->d_name, ".") == 0 || strcmp(f->d_name, "..") == 0)
+                continue;
+            char file[600];
+            snprintf(file, sizeof file, "%s/%s", path, f->d_name);
+            unlink(file);
         }
+        if (sub)
+            closedir(sub);
+        rmdir(path);
     }
     closedir(d);
 }

@@ -143,7 +143,7 @@ static void unlink_segment(const char *name, const char *ring, void *arg)
 static void wait_attached(shm_writer_t *ord)
 {
     for (int64_t dl = clock_mono_ns() + 10000000000LL; clock_mono_ns() < dl; usleep(1000))
-        if (shm_claimed_elsewhere(&ord->seg, SHM_CLAIM_READER(0)))
+        if (shm_segment_reader_alive(&ord->seg, 0))
             return;
     die("execd did not attach to ring ord");
 }

@@ -171,9 +171,8 @@ static void read_stats(drops_t *d, const shm_segment_t *seg, const char *process
 
 static void read_slots(drops_t *d, const shm_segment_t *seg)
 {
-    uint32_t n = seg->hdr->max_readers < SHM_MAX_READERS ? seg->hdr->max_readers : SHM_MAX_READERS;
-    for (uint32_t i = 0; i < n; i++) {
-        const shm_reader_slot_t *slot = &seg->hdr->readers[i];
+    for (uint32_t i = 0; seg->reg && i < SHM_MAX_READERS; i++) {
+        const shm_reader_slot_t *slot = &seg->reg->readers[i];
         char name[SHM_READER_NAME_MAX];
         memcpy(name, slot->name, sizeof name);
         name[sizeof name - 1] = '\0';
