@@ -29,7 +29,7 @@
 
 static char inst[40], conf[128], journal[128], fills[128];
 static se_exec_rec_t exes[MAXREC];
-static shm_writer_t ord;
+static shm_writer_t ord, in; /* in: the quotes that price market orders for execd's limits */
 
 static void setup(void)
 {
@@ -40,11 +40,13 @@ static void setup(void)
     unlink(journal);
     unlink(fills);
     vf_ord_open(&ord, inst, 1024);
+    vf_in_open(&in, inst, (const char *const[]){ "BTC-USD", NULL }, 100);
 }
 
 static void teardown(void)
 {
     shm_writer_close(&ord, false);
+    shm_writer_close(&in, false);
     unlink(conf);
     unlink(journal);
     unlink(fills);
