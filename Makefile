@@ -208,7 +208,7 @@ VALGRIND_TESTS := tests/common/test_config tests/common/test_log tests/shm/test_
                   tests/riskd/test_book tests/riskd/test_checks tests/execd/test_sim \
                   tests/ingest/test_synthetic tests/common/test_http tests/common/test_service \
                   tests/riskd/test_health
-VALGRIND_TESTS += tests/execd/test_journal tests/execd/test_breaker
+VALGRIND_TESTS += tests/execd/test_journal tests/execd/test_breaker tests/execd/test_limits
 VALGRIND_TESTS += tests/strategyd/test_python
 VALGRIND_TESTS += tests/supervisor/test_policy
 VALGRIND_TESTS += tests/ingest/test_dedupe tests/ingest/test_hop tests/ingest/test_reply_pool

@@ -36,6 +36,10 @@ typedef struct exec_backend {
     /* Optional: rung by the backend's own threads when poll has work (answers
      * arrived); execd's loop sleeps on it along with its rings. */
     shm_doorbell_t *bell;
+    /* Optional (NULL: never): true when the backend already took this very
+     * request in an earlier run (`ord` hands it over again after a crash):
+     * execd's hard limits, passed then, are not applied to it again. */
+    int (*holds)(const void *impl, const se_order_rec_t *order);
 } exec_backend_t;
 
 /* The paper-trading backend, from execution.sim.{slippageBps, latencyUs,

@@ -523,6 +523,14 @@ static int can_accept(const void *impl)
     return g->nfree > 0 && g->replay_next >= g->nreplay;
 }
 
+/* Only while `ord` may hand over again what the previous run journalled
+ * (see on_order): a cheap flag test for every later order. */
+static int holds(const void *impl, const se_order_rec_t *o)
+{
+    const gb_t *g = impl;
+    return g->rereads_possible && journal_seen(g->journal, o);
+}
+
 static int no_quotes(const void *impl)
 {
     (void)impl;
@@ -665,7 +673,7 @@ int exec_backend_grpc_open(exec_backend_t *b, const cfg_t *cfg, stats_t *stats)
     if (!g)
         return se_err(-ENOMEM, "execd: out of memory");
     *b = (exec_backend_t){ "live", g, on_quote, on_order, poll_grpc, next_event, no_quotes, close_grpc,
-                           can_accept, &g->bell };
+                           can_accept, &g->bell, holds };
     const char *target = "";
     int rc = setup(g, cfg, stats, &target);
     if (rc < 0) {

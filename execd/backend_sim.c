@@ -60,6 +60,6 @@ int exec_backend_sim_open(exec_backend_t *b, const cfg_t *cfg)
         return se_err(rc, "execd: cannot set up the simulator for %lld orders", (long long)max_orders);
     }
     *b = (exec_backend_t){ "simulation", s, on_quote, on_order, poll_sim, next_event, needs_quotes, close_sim,
-                           NULL, NULL };
+                           NULL, NULL, NULL };
     return 0;
 }

@@ -1,8 +1,11 @@
 /* runner.c -- see runner.h. */
 #include "execd/runner.h"
 
+#include <errno.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -10,6 +13,25 @@
 #include "common/err.h"
 #include "common/log.h"
 #include "common/service.h"
+
+/* execd's hard limits from execution.limits.* (a bad value names file, line
+ * and key), logged once so the operator sees the defaults in force. */
+static int open_limits(exec_limits_t *l, const cfg_t *cfg)
+{
+    exec_limits_config_t *lc = malloc(sizeof *lc); /* 16 KiB: not on the stack */
+    if (!lc)
+        return se_err(-ENOMEM, "execd: out of memory for the hard limits");
+    int rc = exec_limits_load(cfg, lc);
+    if (rc == 0)
+        rc = exec_limits_init(l, lc);
+    if (rc == 0)
+        log_info("execd hard limits", LOG_F64("max_order_qty", lc->max_qty),
+                 LOG_F64("max_order_notional", lc->max_notional), LOG_INT("max_orders_per_second", lc->max_rate),
+                 LOG_INT("max_orders_per_second_per_symbol", lc->max_rate_symbol),
+                 LOG_INT("allowed_symbols", lc->nsymbols)); /* 0: every symbol */
+    free(lc);
+    return rc;
+}
 
 int execd_open(execd_t *x, const cfg_t *cfg, const shm_settings_t *set)
 {
@@ -20,7 +42,8 @@ int execd_open(execd_t *x, const cfg_t *cfg, const shm_settings_t *set)
     int rc;
     if ((rc = cfg_get_string(cfg, "engine.mode", "simulation", &mode)) < 0 ||
         (rc = shm_settings_capacity(cfg, "execution.exeRingCapacity", EXECD_DEFAULT_EXE_CAPACITY, 1024,
-                                    SHM_CAPACITY_MAX, &cap)) < 0)
+                                    SHM_CAPACITY_MAX, &cap)) < 0 ||
+        (rc = open_limits(&x->limits, cfg)) < 0)
         return rc;
     char name[SHM_NAME_MAX];
     if ((rc = shm_settings_ring_name(set, SE_RING_EXEC, name, sizeof name)) < 0 ||
@@ -48,6 +71,17 @@ int execd_open(execd_t *x, const cfg_t *cfg, const shm_settings_t *set)
     x->tick_to_order = stats_metric(s, STATS_HISTOGRAM, "tick_to_order_microseconds", NULL);
     x->lapped_in = stats_metric(s, STATS_COUNTER, "ring_lapped_total", "ring=\"in\"");
     x->lost_in = stats_metric(s, STATS_COUNTER, "ring_dropped_records_total", "ring=\"in\"");
+    /* Every reason of the hard limits, so the counters exist from the start.
+     * The unlabelled series above counts the backend's rejects: the two never
+     * count the same order. */
+    for (int i = 1; i < EXEC_LIMIT_COUNT; i++) {
+        char labels[STATS_LABELS_MAX];
+        snprintf(labels, sizeof labels, "reason=\"%s\"", exec_limit_name((exec_limit_t)i));
+        x->limit_rejected[i] = stats_metric(s, STATS_COUNTER, "orders_rejected_total", labels);
+    }
+    for (int i = 1; i < EXEC_LIMIT_COUNT; i++)
+        if (!x->limit_rejected[i])
+            return se_err(-ENOSPC, "execd: the stats block has no room for orders_rejected_total{reason}");
     return 0;
 }
 
@@ -71,6 +105,46 @@ static void publish(void *ctx, const se_exec_rec_t *report)
     shm_writer_write(&x->exe, report);
 }
 
+/* An order over one of execd's hard limits: a REJECT on `exe` laid out as
+ * the backends' own (no order_id, leaves_qty 0, the rule's name as reason),
+ * counted under its reason, logged at most once a second. It never reaches
+ * the backend (nor the live journal: it is never sent). */
+static void refuse(execd_t *x, const se_order_rec_t *o, exec_limit_t rule, int64_t now, int64_t mono)
+{
+    se_exec_rec_t r;
+    memset(&r, 0, sizeof r);
+    r.kind = SE_EXEC_REJECT;
+    r.action = o->action;
+    r.side = o->side;
+    r.order_type = o->order_type;
+    r.strategy_index = o->strategy_index;
+    r.ts_ingest_ns = o->ts_ingest_ns;
+    r.ts_strategy_ns = o->ts_strategy_ns;
+    r.ts_risk_ns = o->ts_risk_ns;
+    r.ts_exec_ns = r.ts_report_ns = now;
+    memcpy(r.symbol, o->symbol, sizeof r.symbol); /* terminated by the caller */
+    memcpy(r.client_order_id, o->client_order_id, sizeof r.client_order_id);
+    memcpy(r.strategy, o->strategy, sizeof r.strategy);
+    r.qty = o->qty;
+    r.price = o->price;
+    snprintf(r.reason, sizeof r.reason, "%s", exec_limit_name(rule));
+    stats_add(x->rejects, 1);
+    stats_add(x->limit_rejected[rule], 1);
+    stats_observe_ns(x->order_latency, 0);
+    shm_writer_write(&x->exe, &r);
+    /* A flood of bad orders must not become a flood of log lines. */
+    if (mono < x->next_limit_log_ns) {
+        x->limit_log_suppressed++;
+        return;
+    }
+    log_warn("order refused by execd's hard limits", LOG_STR("reason", r.reason),
+             LOG_STR("client_order_id", o->client_order_id), LOG_STR("symbol", o->symbol),
+             LOG_F64("qty", o->qty), LOG_F64("price", o->price),
+             LOG_UINT("not_logged_since_last", x->limit_log_suppressed));
+    x->limit_log_suppressed = 0;
+    x->next_limit_log_ns = mono + 1000000000;
+}
+
 /* Quotes already in `in` when execd attaches (it may start after ingest): the
  * simulator learns the market from them, so early orders find a quote. */
 static void quotes_from_history(execd_t *x)
@@ -80,6 +154,7 @@ static void quotes_from_history(execd_t *x)
     for (uint64_t at = shm_reader_history_start(in); at < in->pos; at++)
         if (shm_peek(&in->seg, at, &q) == SHM_OK && q.kind == SE_IN_QUOTE) {
             q.symbol[SE_SYMBOL_MAX - 1] = '\0';
+            exec_limits_on_quote(&x->limits, &q);
             x->backend.on_quote(x->backend.impl, &q, clock_real_ns(), publish, x);
         }
 }
@@ -163,6 +238,7 @@ static int drain(execd_t *x)
             n++;
             if (q.kind == SE_IN_QUOTE) {
                 q.symbol[SE_SYMBOL_MAX - 1] = '\0';
+                exec_limits_on_quote(&x->limits, &q);
                 x->backend.on_quote(x->backend.impl, &q, clock_real_ns(), publish, x);
             }
         }
@@ -180,6 +256,19 @@ static int drain(execd_t *x)
             n++;
             int64_t now = clock_real_ns();
             o.symbol[SE_SYMBOL_MAX - 1] = o.client_order_id[SE_ID_MAX - 1] = o.strategy[SE_STRATEGY_MAX - 1] = '\0';
+            if (o.action == SE_ACTION_NEW && !(x->backend.holds && x->backend.holds(x->backend.impl, &o))) {
+                int64_t mono = clock_mono_ns(); /* rates: never the record's own time stamps */
+                exec_limit_t rule = exec_limits_check(&x->limits, &o, mono);
+                if (rule == EXEC_LIMIT_NO_PRICE && !x->have_in) {
+                    attach(x); /* `in` may have appeared since the last try: its quotes price the order */
+                    rule = exec_limits_check(&x->limits, &o, mono);
+                }
+                if (rule != EXEC_LIMIT_OK) {
+                    refuse(x, &o, rule, now, mono);
+                    shm_reader_advance(&x->ord); /* answered on `exe`: consumed (see skip_answered) */
+                    continue;
+                }
+            }
             if (o.action == SE_ACTION_CANCEL) {
                 stats_add(x->cancels, 1);
             } else {
@@ -254,4 +343,5 @@ void execd_close(execd_t *x)
         stats_close(&x->stats, false);
     if (x->backend.close)
         x->backend.close(&x->backend);
+    exec_limits_fini(&x->limits);
 }

@@ -24,7 +24,7 @@ static const struct {
     { "ring_lapped_total", "Times a reader of a broadcast ring was lapped." },
     { "ring_dropped_records_total", "Records a lapped reader never saw." },
     { "orders_submitted_total", "Orders execd took off ring ord and sent to the venue (or the simulator)." },
-    { "orders_rejected_total", "Orders refused: by riskd, per rule, or by the venue (execd)." },
+    { "orders_rejected_total", "Orders refused: by riskd, per rule; by the venue or simulator (execd); by execd's hard limits, per reason." },
     { "order_latency_microseconds", "Time from execd taking an order to the venue's answer." },
     { "risk_checks_total", "Signals riskd ran the pre-trade checks on." },
     { "risk_violations_total", "Signals that failed a risk rule, per rule." },

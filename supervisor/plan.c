@@ -12,7 +12,9 @@ static const char *const common_keys[] = { "engine.mode", "engine.idleSpinUs", "
                                            "engine.logLevel", "http" };
 /* The sections each process reads besides those (DESIGN.md's config keys). */
 static const char *const ingest_keys[] = { "ingest", "redis", "nats" };
-static const char *const execd_keys[] = { "execution", "execd" };
+/* execd's hard limits default to multiples of these riskd limits (execd/limits.h). */
+static const char *const execd_keys[] = { "execution", "execd", "risk.maxOrderSize", "risk.maxOrderValue",
+                                          "risk.maxOrdersPerSecond" };
 /* Not strategies.enabled: riskd follows it while it runs. */
 static const char *const riskd_keys[] = { "risk", "riskd", "engine.signalBufferSize", "engine.signalTtlMs" };
 

@@ -432,7 +432,12 @@ START_TEST(config_should_know_the_documented_keys)
         { "strategies.configs.momentum.threshold", true },
         { "risk.maxPosition", true },
         { "ingest.feeds", true },
-        { "execution.venue", true },
+        { "execution.target", true },
+        { "execution.sim.latencyUs", true },
+        { "execution.limits.maxOrderQty", true },
+        { "execution.limits.symbols", true },
+        { "execution.limits.maxOrderQuantity", false }, /* execd names its keys: a typo is caught */
+        { "execution.venue", false },
         { "redis.url", true },
         { "nats.url", true },
         { "http.port", true },

@@ -29,7 +29,7 @@
 
 static char inst[40], conf[128], journal[128], fills[128];
 static se_exec_rec_t exes[MAXREC];
-static shm_writer_t ord;
+static shm_writer_t ord, in; /* in: the quotes that price market orders for execd's limits */
 
 static void setup(void)
 {
@@ -40,11 +40,13 @@ static void setup(void)
     unlink(journal);
     unlink(fills);
     vf_ord_open(&ord, inst, 1024);
+    vf_in_open(&in, inst, (const char *const[]){ "BTC-USD", NULL }, 100);
 }
 
 static void teardown(void)
 {
     shm_writer_close(&ord, false);
+    shm_writer_close(&in, false);
     unlink(conf);
     unlink(journal);
     unlink(fills);
@@ -528,6 +530,35 @@ START_TEST(venue_should_fill_at_redis_prices_and_rest_limit_orders)
 }
 END_TEST
 
+START_TEST(hard_limits_should_refuse_an_order_before_the_venue_and_the_journal)
+{
+    const char *extra[] = { "--fill-price", "100", NULL };
+    vf_proc_t venue;
+    pid_t execd = start_pair(&venue, extra, "limits = { maxOrderQty = 5.0; symbols = [\"BTC-USD\"]; };");
+    se_order_rec_t o[4] = {
+        vf_order("ok-1", "BTC-USD", SE_SIDE_BUY, 5, 0, false),
+        vf_order("big-1", "BTC-USD", SE_SIDE_BUY, 5.5, 0, false),
+        vf_order("off-1", "ETH-USD", SE_SIDE_SELL, 1, 2500, false),
+        vf_order("big-1", "BTC-USD", SE_SIDE_BUY, 5.5, 0, true), /* its cancel still goes to the venue */
+    };
+    for (int i = 0; i < 4; i++)
+        vf_ord_write(&ord, &o[i]);
+    int n = wait_exe(SE_EXEC_REJECT, NULL, 3, 20);
+    ck_assert_int_eq(count_id(n, SE_EXEC_ACK, "ok-1"), 1);
+    ck_assert_int_eq(vf_exe_count(exes, n, SE_EXEC_REJECT, "exec_max_qty"), 1);
+    ck_assert_int_eq(vf_exe_count(exes, n, SE_EXEC_REJECT, "exec_symbol_not_allowed"), 1);
+    ck_assert_int_eq(count_id(n, SE_EXEC_REJECT, "off-1"), 1);
+    ck_assert_int_eq(pf_stop(&execd, 1), 0);
+    char counts[1024];
+    ck_assert_int_eq(vf_stop(&venue, counts, sizeof counts), 0);
+    ck_assert_int_eq(vf_json_int(counts, "submits"), 1); /* ok-1 only */
+    ck_assert_int_eq(vf_json_int(counts, "cancels"), 1);
+    /* Never sent, so never journalled: the journal holds what reached the venue. */
+    ck_assert_int_eq(vf_file_lines(journal, "S\tnew\t"), 1);
+    ck_assert_int_eq(vf_file_lines(journal, "S\tcancel\tbig-1"), 1);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("execd_grpc");
@@ -543,6 +574,7 @@ int main(void)
     tcase_add_test(tc, dropped_connections_should_be_retried_without_a_second_fill);
     tcase_add_test(tc, fills_should_go_to_nats_in_the_contract_format);
     tcase_add_test(tc, venue_should_fill_at_redis_prices_and_rest_limit_orders);
+    tcase_add_test(tc, hard_limits_should_refuse_an_order_before_the_venue_and_the_journal);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);

@@ -119,8 +119,9 @@ START_TEST(execd_should_submit_to_a_python_grpcio_server)
             "execd = { httpPort = 0; };\n",
             inst, py.port, journal);
     ck_assert_int_eq(fclose(f), 0);
-    shm_writer_t ord;
+    shm_writer_t ord, in;
     vf_ord_open(&ord, inst, 64);
+    vf_in_open(&in, inst, (const char *const[]){ "BTC-USD", "REJECT-ME", NULL }, 100);
     pid_t execd = pf_spawn(conf, "execd", NULL);
     ck_assert(pf_wait_readers(inst, SE_RING_ORDERS, 1, 10));
     se_order_rec_t o[4] = {
@@ -165,6 +166,7 @@ START_TEST(execd_should_submit_to_a_python_grpcio_server)
     char rest[64];
     vf_stop(&py, rest, sizeof rest);
     shm_writer_close(&ord, false);
+    shm_writer_close(&in, false);
 }
 END_TEST
 

@@ -154,10 +154,20 @@ START_TEST(a_changed_key_should_concern_only_the_processes_that_read_it)
     ck_assert_uint_eq(p0.procs[4].hash, p1.procs[4].hash);
     for (int i = 0; i < 3; i++)
         ck_assert_uint_eq(p0.procs[i].hash, p1.procs[i].hash);
-    /* A risk limit: riskd only. */
+    /* A risk limit: riskd only ... */
+    plan_t p3;
+    load("strategies = { enabled = [\"a\", \"b\"]; configs = { a = { x = 1; }; b = { x = 1; }; }; };\n"
+         "risk = { maxOrderSize = 5.0; maxPositionSize = 9.0; };\n", &p3, 0);
+    ck_assert_uint_ne(p0.procs[2].hash, p3.procs[2].hash);
+    ck_assert_uint_eq(p0.procs[0].hash, p3.procs[0].hash);
+    ck_assert_uint_eq(p0.procs[1].hash, p3.procs[1].hash);
+    ck_assert_uint_eq(p0.procs[3].hash, p3.procs[3].hash);
+    /* ... but one that execd's hard limits default from: riskd and execd. */
     load("strategies = { enabled = [\"a\", \"b\"]; configs = { a = { x = 1; }; b = { x = 1; }; }; };\n"
          "risk = { maxOrderSize = 6.0; };\n", &p2, 0);
     ck_assert_uint_ne(p0.procs[2].hash, p2.procs[2].hash);
+    ck_assert_str_eq(p2.procs[1].name, "execd");
+    ck_assert_uint_ne(p0.procs[1].hash, p2.procs[1].hash);
     ck_assert_uint_eq(p0.procs[0].hash, p2.procs[0].hash);
     ck_assert_uint_eq(p0.procs[3].hash, p2.procs[3].hash);
     /* Comments and layout: nobody. The engine's mode: everyone. */

@@ -156,6 +156,25 @@ void vf_ord_open(shm_writer_t *w, const char *instance, uint32_t cap)
     ck_assert_int_eq(shm_writer_open(w, name, &spec, NULL), 0);
 }
 
+void vf_in_open(shm_writer_t *w, const char *instance, const char *const *symbols, double mid)
+{
+    char name[SHM_NAME_MAX];
+    ck_assert_int_eq(shm_name(name, sizeof name, NULL, instance, SE_RING_IN), 0);
+    shm_ring_spec_t spec = SE_SPEC_IN(1024);
+    ck_assert_int_eq(shm_writer_open(w, name, &spec, NULL), 0);
+    for (int i = 0; symbols[i]; i++) {
+        se_in_rec_t q;
+        memset(&q, 0, sizeof q);
+        q.kind = SE_IN_QUOTE;
+        q.flags = SE_QUOTE_HAS_BIDASK;
+        q.ts_ingest_ns = clock_real_ns();
+        snprintf(q.symbol, sizeof q.symbol, "%s", symbols[i]);
+        q.u.quote.bid = mid - 0.05;
+        q.u.quote.ask = mid + 0.05;
+        ck_assert_int_eq(shm_writer_write(w, &q), SHM_OK);
+    }
+}
+
 se_order_rec_t vf_order(const char *id, const char *symbol, int side, double qty, double price, bool cancel)
 {
     se_order_rec_t o;

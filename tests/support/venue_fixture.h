@@ -50,6 +50,12 @@ int vf_free_port(void);
 /* Ring `ord` of instance, created as riskd would (capacity cap). */
 void vf_ord_open(shm_writer_t *w, const char *instance, uint32_t cap);
 
+/* Ring `in` of instance, created as ingest would, holding one quote (bid
+ * mid - 0.05, ask mid + 0.05) for each symbol of the NULL-terminated list:
+ * the prices execd's hard limits value a market order at (an order with no
+ * price is refused). Keep w open while execd runs; close it without unlinking. */
+void vf_in_open(shm_writer_t *w, const char *instance, const char *const *symbols, double mid);
+
 /* A NEW order (market when price is 0, else limit) or, with cancel, a CANCEL. */
 se_order_rec_t vf_order(const char *id, const char *symbol, int side, double qty, double price, bool cancel);
 

@@ -228,7 +228,10 @@ static result_t run_once(const setup_t *s, int run)
     fprintf(f,
             "engine = { instance = \"%s\"; mode = \"live\"; idleSpinUs = 0; };\n"
             "execution = { target = \"127.0.0.1:%d\"; journalFile = \"%s\"; journalSync = %s;\n"
-            "  maxInFlight = %d; timeoutMs = 5000; exeRingCapacity = %u; };\n"
+            "  maxInFlight = %d; timeoutMs = 5000; exeRingCapacity = %u;\n"
+            /* The transport is measured, not execd's hard limits: a burst of
+             * all the orders at once must pass. */
+            "  limits = { maxOrdersPerSecond = 1000000; }; };\n"
             "execd = { httpPort = 0; };\n",
             instance, port, journal, s->sync ? "true" : "false", s->max_in_flight, cap);
     fclose(f);
@@ -238,6 +241,21 @@ static result_t run_once(const setup_t *s, int run)
     shm_ring_spec_t spec = SE_SPEC_ORDER(4096);
     if (shm_writer_open(&ord, oname, &spec, NULL) < 0)
         die("cannot create ring ord");
+    /* Ring `in` with a quote, as ingest would write it: execd's hard limits
+     * value a market order at its symbol's ask (and refuse one with no price). */
+    char iname[SHM_NAME_MAX];
+    shm_name(iname, sizeof iname, NULL, instance, SE_RING_IN);
+    shm_writer_t in;
+    shm_ring_spec_t ispec = SE_SPEC_IN(1024);
+    se_in_rec_t q;
+    memset(&q, 0, sizeof q);
+    q.kind = SE_IN_QUOTE;
+    q.flags = SE_QUOTE_HAS_BIDASK;
+    snprintf(q.symbol, sizeof q.symbol, "BTC-USD");
+    q.u.quote.bid = 99.95;
+    q.u.quote.ask = 100.05;
+    if (shm_writer_open(&in, iname, &ispec, NULL) < 0 || shm_writer_write(&in, &q) != SHM_OK)
+        die("cannot create ring in");
     char *eargv[] = { execd_exe, "-c", conf, NULL };
     pid_t execd = spawn(eargv, NULL);
     wait_attached(&ord);
@@ -280,6 +298,7 @@ static result_t run_once(const setup_t *s, int run)
     r.venue_cpu_us = stop(venue) / (orders + paced);
     close(out);
     shm_writer_close(&ord, false);
+    shm_writer_close(&in, false);
     shm_segment_list(NULL, instance, unlink_segment, NULL);
     unlink(conf);
     unlink(journal);
