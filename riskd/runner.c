@@ -86,7 +86,7 @@ static int open_rings(riskd_t *d, const cfg_t *cfg)
     char name[SHM_NAME_MAX];
     shm_ring_spec_t ord = SE_SPEC_ORDER(ord_cap), risk = SE_SPEC_RISK(risk_cap);
     if ((rc = shm_settings_ring_name(&d->set, SE_RING_ORDERS, name, sizeof name)) < 0 ||
-        (rc = shm_writer_open(&d->ord, name, &ord, &d->set.perm)) < 0 ||
+        (rc = shm_writer_open(&d->ord, name, &ord, &d->set.order_perm)) < 0 ||
         (rc = shm_settings_ring_name(&d->set, SE_RING_RISK, name, sizeof name)) < 0 ||
         (rc = shm_writer_open(&d->risk_ring, name, &risk, &d->set.perm)) < 0 ||
         (rc = shm_settings_ring_name(&d->set, SE_RING_IN, d->in.segment, SHM_NAME_MAX)) < 0 ||

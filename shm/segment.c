@@ -102,6 +102,26 @@ void shm_trust_set(const shm_trust_t *t)
     trust = *t;
 }
 
+static bool trusted_user(uid_t uid)
+{
+    if (uid == geteuid() || uid == 0)
+        return true;
+    for (int i = 0; i < trust.nusers; i++)
+        if (trust.users[i] == uid)
+            return true;
+    return false;
+}
+
+static bool trusted_group(gid_t gid)
+{
+    if (trust.use_group && gid == trust.gid)
+        return true;
+    for (int i = 0; i < trust.ngroups; i++)
+        if (trust.groups[i] == gid)
+            return true;
+    return false;
+}
+
 /* "65534 (nobody)": a uid or gid with its name where there is one. */
 static void describe_id(char *out, size_t size, unsigned id, bool group)
 {
@@ -127,10 +147,9 @@ int shm_segment_check_owner(int fd, const char *name)
     if (trust.any_owner)
         return 0;
     mode_t mode = st.st_mode & 07777;
-    bool ours = S_ISREG(st.st_mode) && st.st_uid == geteuid();
-    /* Others never; the group only when it is the configured one. */
-    bool mode_ok = (mode & ~(mode_t)0660) == 0 &&
-                   (!(mode & 0060) || (trust.use_group && st.st_gid == trust.gid));
+    bool ours = S_ISREG(st.st_mode) && trusted_user(st.st_uid);
+    /* Others never; the group only when it is a configured one. */
+    bool mode_ok = (mode & ~(mode_t)0660) == 0 && (!(mode & 0060) || trusted_group(st.st_gid));
     if (ours && mode_ok)
         return 0;
     char owner[80], group[80], me[80];
@@ -248,10 +267,12 @@ static int check_owner_path(int fd, const char *path)
 static int open_registry_dir(const char *dir, const shm_perm_t *perm, bool create)
 {
     bool group = perm && perm->use_group;
-    if (create && mkdir(dir, group ? 02770 : 0700) < 0 && errno != EEXIST)
+    /* With a group, several users make registries there: sticky, so each
+     * replaces and removes only its own. mkdir's mode is cut by the umask. */
+    int made = create ? mkdir(dir, group ? 03770 : 0700) : -1;
+    if (create && made < 0 && errno != EEXIST)
         return se_err(-errno, "cannot create registry directory %s: %s", dir, strerror(errno));
-    /* mkdir's mode is cut by the umask, and the group would be our primary one. */
-    if (create && group && (chown(dir, (uid_t)-1, perm->gid) < 0 || chmod(dir, 02770) < 0))
+    if (made == 0 && group && (chown(dir, (uid_t)-1, perm->gid) < 0 || chmod(dir, 03770) < 0))
         return se_err(-errno, "registry directory %s: cannot give it to group %u: %s", dir,
                       (unsigned)perm->gid, strerror(errno));
     int fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
@@ -261,8 +282,8 @@ static int open_registry_dir(const char *dir, const shm_perm_t *perm, bool creat
                                         "registry directory %s: %s", dir, strerror(errno));
     struct stat st;
     int rc = fstat(fd, &st) < 0 ? -errno : 0;
-    bool group_ok = (trust.use_group && st.st_gid == trust.gid) || (perm && perm->use_group && st.st_gid == perm->gid);
-    if (rc == 0 && (st.st_uid != geteuid() || (st.st_mode & 0007) || ((st.st_mode & 0070) && !group_ok)) &&
+    bool group_ok = trusted_group(st.st_gid) || (perm && perm->use_group && st.st_gid == perm->gid);
+    if (rc == 0 && (!trusted_user(st.st_uid) || (st.st_mode & 0007) || ((st.st_mode & 0070) && !group_ok)) &&
         !trust.any_owner)
         rc = se_err(SE_EFOREIGN, "registry directory %s is owned by uid %u, mode %04o: not the engine's; left "
                     "untouched, remove it if it is not needed", dir, (unsigned)st.st_uid,
@@ -344,13 +365,14 @@ static int registry_create_once(shm_segment_t *s, const shm_perm_t *perm)
     int dfd = open_registry_dir(dir, perm, true);
     if (dfd < 0)
         return dfd;
-    bool group = perm && perm->use_group;
+    bool group = perm && (perm->use_group || perm->use_reg_gid);
+    gid_t gid = perm && perm->use_reg_gid ? perm->reg_gid : perm ? perm->gid : 0;
     int fd = openat(dfd, ".", O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
     if (fd < 0)
         rc = errno == ENOENT ? -ENOENT
                              : se_err(-errno, "ring %s: cannot create its registry in %s: %s", s->name, dir,
                                       strerror(errno));
-    if (rc == 0 && ((group && fchown(fd, (uid_t)-1, perm->gid) < 0) || fchmod(fd, group ? 0660 : 0600) < 0))
+    if (rc == 0 && ((group && fchown(fd, (uid_t)-1, gid) < 0) || fchmod(fd, group ? 0660 : 0600) < 0))
         rc = se_err(-errno, "ring %s: registry mode: %s", s->name, strerror(errno));
     int e = rc == 0 ? posix_fallocate(fd, 0, sizeof(shm_registry_t)) : 0;
     if (e)
@@ -490,7 +512,7 @@ int shm_segment_remove(const char *name)
     int rc = 0;
     if (fstat(fd, &st) < 0)
         rc = se_err(-errno, "segment %s: fstat: %s", name, strerror(errno));
-    else if (!S_ISREG(st.st_mode) || st.st_uid != geteuid())
+    else if (!S_ISREG(st.st_mode) || !trusted_user(st.st_uid))
         rc = se_err(SE_EFOREIGN, "segment /dev/shm%s belongs to user %u, not to us (%u): left untouched", name,
                     (unsigned)st.st_uid, (unsigned)geteuid());
     if (rc == 0 && (rc = claim(fd, SHM_CLAIM_WRITER, name)) == -EBUSY)

@@ -11,10 +11,14 @@
 #include "shm/layout.h"
 
 /* Permissions of a new segment: mode 0600, or 0640 owned by group gid (its
- * registry 0660: the group's readers register there). */
+ * registry 0660: the group's readers register there). reg_gid, when set,
+ * gives the registry to another group than the segment (ring ord: only
+ * execd's, so strategies of the engine group cannot move its position). */
 typedef struct {
     bool use_group;
     gid_t gid;
+    bool use_reg_gid;
+    gid_t reg_gid;
 } shm_perm_t;
 
 #define SHM_NAME_MAX 160
@@ -55,13 +59,20 @@ static inline void shm_segment_keep_geometry(shm_segment_t *s)
 int shm_name(char *out, size_t out_size, const char *prefix, const char *instance, const char *ring);
 
 /* Whose segments the engine trusts: those owned by its own effective user,
- * with no permission bits for others, and group bits only for the group of
- * engine.shmGroup. Process-wide; shm_settings_load sets it from the config.
+ * root, or another user of the engine (engine.users), with no permission bits
+ * for others, and group bits only for the group of engine.shmGroup (or one of
+ * `groups`). Process-wide; shm_settings_load sets it from the config.
  * any_owner (shmtool: a read-only observer) accepts every owner and mode. */
+#define SHM_TRUST_MAX 8
+
 typedef struct {
     bool any_owner;
     bool use_group;
     gid_t gid;
+    int nusers;                      /* the engine's other users (engine.users), whose */
+    uid_t users[SHM_TRUST_MAX];      /* segments are ours too; root's always are */
+    int ngroups;                     /* further groups a segment may give access to */
+    gid_t groups[SHM_TRUST_MAX];     /* (execd's, for ord's registry) */
 } shm_trust_t;
 
 /* Sets the process-wide trust policy (defaults: own user, mode 0600). */

@@ -3,6 +3,9 @@
 
 #include <errno.h>
 #include <grp.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "common/err.h"
@@ -20,6 +23,56 @@ static int copy_name(const cfg_t *cfg, const char *key, const char *def, char *o
     if (rc < 0 || strlen(v) >= size)
         return cfg_value_error(cfg, key, "%s", se_errmsg());
     strcpy(out, v);
+    return 0;
+}
+
+const char *const shm_role_key[SHM_ROLE_COUNT] = { "ingest", "strategies", "riskd", "execd" };
+
+/* engine.users: a user (name or number) per role, all of them or none. */
+static int load_users(const cfg_t *cfg, shm_settings_t *out)
+{
+    int given = 0;
+    for (int i = 0; i < SHM_ROLE_COUNT; i++) {
+        char key[64];
+        const char *name;
+        snprintf(key, sizeof key, "engine.users.%s", shm_role_key[i]);
+        int rc = cfg_get_string(cfg, key, "", &name);
+        if (rc < 0)
+            return rc;
+        if (!name[0])
+            continue;
+        given++;
+        char *end;
+        errno = 0;
+        unsigned long n = strtoul(name, &end, 10);
+        struct passwd *pw = *end || errno ? getpwnam(name) : getpwuid((uid_t)n);
+        if (!pw)
+            return cfg_value_error(cfg, key, "no such user '%s'", name);
+        if (pw->pw_uid == 0)
+            return cfg_value_error(cfg, key, "'%s' is root: a role's user must not be", name);
+        if (strlen(name) >= sizeof out->user[i])
+            return cfg_value_error(cfg, key, "user name '%s' is too long", name);
+        strcpy(out->user[i], name);
+        out->uid[i] = pw->pw_uid;
+        out->gid[i] = pw->pw_gid;
+    }
+    if (given == 0)
+        return 0;
+    if (given != SHM_ROLE_COUNT)
+        return cfg_value_error(cfg, "engine.users", "give a user for every role (ingest, strategies, riskd, "
+                               "execd), or none");
+    if (!out->perm.use_group)
+        return cfg_value_error(cfg, "engine.users", "needs engine.shmGroup: the users share their rings "
+                               "through that group");
+    for (int i = 0; i < SHM_ROLE_COUNT; i++)
+        for (int j = 0; j < i; j++)
+            if (out->uid[i] == out->uid[j] && (i == SHM_ROLE_STRATEGY || j == SHM_ROLE_STRATEGY))
+                return cfg_value_error(cfg, "engine.users", "strategies must have a user of their own, not "
+                                       "%s's", shm_role_key[i == SHM_ROLE_STRATEGY ? j : i]);
+    out->have_users = true;
+    /* Only execd's user may move its position in ring ord. */
+    out->order_perm.use_reg_gid = true;
+    out->order_perm.reg_gid = out->gid[SHM_ROLE_EXECD];
     return 0;
 }
 
@@ -41,8 +94,16 @@ int shm_settings_load(const cfg_t *cfg, shm_settings_t *out)
         out->perm.use_group = true;
         out->perm.gid = g->gr_gid;
     }
+    out->order_perm = out->perm;
+    if ((rc = load_users(cfg, out)) < 0)
+        return rc;
     /* The segments this process will map are those its own settings make. */
-    shm_trust_set(&(shm_trust_t){ .use_group = out->perm.use_group, .gid = out->perm.gid });
+    shm_trust_t t = { .use_group = out->perm.use_group, .gid = out->perm.gid };
+    for (int i = 0; out->have_users && i < SHM_ROLE_COUNT; i++)
+        t.users[t.nusers++] = out->uid[i];
+    if (out->order_perm.use_reg_gid)
+        t.groups[t.ngroups++] = out->order_perm.reg_gid;
+    shm_trust_set(&t);
     int64_t spin_us;
     rc = cfg_get_int_range(cfg, "engine.idleSpinUs", SHM_DEFAULT_IDLE_SPIN_US, 0, 10000, &spin_us);
     if (rc < 0)

@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -86,7 +87,15 @@ bool proc_file_changed(const proc_file_t *a, const proc_file_t *b)
                           a->mtime_ns != b->mtime_ns));
 }
 
-pid_t proc_spawn(char *const argv[])
+/* One line on the inherited stderr, written without stdio, then exit. */
+static void child_fail(const char *msg, size_t len, int code)
+{
+    if (write(2, msg, len) < 0)
+        _exit(code);
+    _exit(code);
+}
+
+pid_t proc_spawn(char *const argv[], const proc_cred_t *cred)
 {
     pid_t parent = getpid();
     fflush(NULL);
@@ -95,7 +104,16 @@ pid_t proc_spawn(char *const argv[])
         return se_err(-errno, "cannot fork for %s: %s", argv[0], strerror(errno));
     if (pid > 0)
         return pid;
-    /* The child. Only async-signal-safe calls until exec. */
+    /* The child. Only async-signal-safe calls until exec. Groups first, then
+     * the group, then the user: after setresuid nothing else can change. */
+    if (cred && cred->set &&
+        (setgroups((size_t)cred->ngroups, cred->groups) < 0 || setresgid(cred->gid, cred->gid, cred->gid) < 0 ||
+         setresuid(cred->uid, cred->uid, cred->uid) < 0)) {
+        static const char msg[] = "{\"level\":\"error\",\"process\":\"supervisor\",\"msg\":"
+                                  "\"cannot switch the child to its engine.users user\"}\n";
+        child_fail(msg, sizeof msg - 1, 126);
+    }
+    /* After the switch: a change of credentials clears the death signal. */
     prctl(PR_SET_PDEATHSIG, SIGTERM);
     /* The supervisor may have died between fork and prctl: then nobody would
      * ever send that signal. */
@@ -117,11 +135,9 @@ pid_t proc_spawn(char *const argv[])
         close(devnull);
     }
     execv(argv[0], argv);
-    /* One line on the inherited stderr, written without stdio. */
     static const char msg[] = "{\"level\":\"error\",\"process\":\"supervisor\",\"msg\":\"exec failed\"}\n";
-    if (write(2, msg, sizeof msg - 1) < 0)
-        _exit(127);
-    _exit(127);
+    child_fail(msg, sizeof msg - 1, 127);
+    return -1;
 }
 
 void proc_describe_status(int status, char *out, size_t size)

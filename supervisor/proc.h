@@ -103,12 +103,23 @@ void proc_file_stat(proc_file_t *f, const char *path);
 /* True when the two identities name different versions of the file. */
 bool proc_file_changed(const proc_file_t *a, const proc_file_t *b);
 
+/* The user a child runs as (engine.users, with the supervisor started as root). */
+typedef struct {
+    bool set;            /* false: the supervisor's own */
+    uid_t uid;
+    gid_t gid;
+    int ngroups;
+    gid_t groups[4];     /* supplementary: engine.shmGroup, and for riskd execd's group */
+} proc_cred_t;
+
 /* Forks and execs argv[0] (a full path) with argv; the child gets its own
  * process group (a Ctrl-C at the terminal reaches only the supervisor, which
  * stops everything in order), an empty signal mask, stdin from /dev/null,
- * and PR_SET_PDEATHSIG(SIGTERM) so it stops when the supervisor dies, even by
- * SIGKILL. Returns the pid, or a negative code with se_errmsg(). */
-pid_t proc_spawn(char *const argv[]);
+ * the user and groups of cred (if set; NULL or unset: ours), and
+ * PR_SET_PDEATHSIG(SIGTERM) so it stops when the supervisor dies, even by
+ * SIGKILL. A child that cannot take its user exits 126 before exec, saying so.
+ * Returns the pid, or a negative code with se_errmsg(). */
+pid_t proc_spawn(char *const argv[], const proc_cred_t *cred);
 
 /* Describes a wait status: "exit 1", "signal 9 (Killed)". */
 void proc_describe_status(int status, char *out, size_t size);

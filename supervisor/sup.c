@@ -183,6 +183,26 @@ static void wait_for(sup_t *s, int ci, const proc_t *p, int64_t now)
 
 /* ---- spawning and stopping ------------------------------------------------------ */
 
+/* The user and groups a process of kind runs as: its engine.users user with
+ * the shared group (riskd also execd's group: it gives ring ord's registry
+ * to it), when the supervisor runs as root with engine.users; else ours. */
+static proc_cred_t cred_of(const sup_t *s, proc_kind_t kind)
+{
+    static const shm_role_t role[PROC_KINDS] = { [PROC_INGEST] = SHM_ROLE_INGEST, [PROC_EXECD] = SHM_ROLE_EXECD,
+                                                 [PROC_RISKD] = SHM_ROLE_RISKD, [PROC_STRATEGY] = SHM_ROLE_STRATEGY };
+    proc_cred_t c = { .set = false };
+    if (!s->set.have_users || geteuid() != 0)
+        return c;
+    shm_role_t r = role[kind];
+    c.set = true;
+    c.uid = s->set.uid[r];
+    c.gid = s->set.gid[r];
+    c.groups[c.ngroups++] = s->set.perm.gid;
+    if (kind == PROC_RISKD)
+        c.groups[c.ngroups++] = s->set.gid[SHM_ROLE_EXECD];
+    return c;
+}
+
 static void spawn(sup_t *s, proc_t *p, int64_t now)
 {
     const plan_proc_t *pp = plan_find(&s->plan, p->name);
@@ -211,7 +231,8 @@ static void spawn(sup_t *s, proc_t *p, int64_t now)
     }
     p->started_once = true;
     p->killed = false;
-    pid_t pid = proc_spawn(argv);
+    proc_cred_t cred = cred_of(s, p->kind);
+    pid_t pid = proc_spawn(argv, &cred);
     p->spawned_ns = now;
     p->started_real_ns = clock_real_ns();
     p->ready_ns = 0;
@@ -357,7 +378,8 @@ static void begin_check(sup_t *s, proc_t *p, int conn, const char *why, int64_t 
     char *argv[] = { exe, (char *)"-c", s->conf, (char *)"-s", p->strategy, (char *)"--check", NULL };
     proc_file_stat(&c->file, pp->file);
     c->hash = pp->hash;
-    pid_t pid = proc_spawn(argv);
+    proc_cred_t cred = cred_of(s, PROC_STRATEGY); /* a hostile candidate runs as a strategy would */
+    pid_t pid = proc_spawn(argv, &cred);
     if (pid < 0) {
         log_error("cannot start the strategy check", LOG_STR("process", p->name), LOG_STR("error", se_errmsg()));
         if (conn >= 0)
@@ -929,6 +951,12 @@ static int setup(sup_t *s)
         (rc = shm_settings_load(s->cfg, &s->set)) < 0)
         return rc;
     cfg_warn_unknown(s->cfg);
+    if (s->set.have_users && geteuid() != 0)
+        return se_err(SE_ECONFIG, "%s: engine.users needs the supervisor started as root, to start each process "
+                      "as its user (under systemd, each unit names its User= instead)", s->conf);
+    if (!s->set.have_users && geteuid() == 0)
+        log_warn("every process runs as root: strategies are held by their own confinement only; set engine.users "
+                 "(README \"Who can do what\")", LOG_STR("config", s->conf));
     proc_file_stat(&s->conf_file, s->conf);
     notify_init();
     pid_t holder;
