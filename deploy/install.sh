@@ -40,8 +40,15 @@ install -m 0644 "$src/deploy/systemd/strategy-engine.sysusers" "$root/etc/sysuse
 conf=/etc/strategy-engine/strategy-engine.conf
 install -d -m 0750 "$root/etc/strategy-engine"
 if [ ! -e "$root$conf" ]; then
-  install -m 0640 "$src/etc/strategy-engine.conf" "$root$conf"
-  echo "installed the example config as $root$conf: review it (engine.mode, engine.shmGroup)"
+  # The units' users and group (strategy-engine.sysusers), named in the config
+  # so that each process trusts the rings of the others.
+  sed -e 's/^  # shmGroup = .*/  shmGroup = "strategy-engine";\
+  users = { ingest = "se-ingest"; strategies = "se-strategy"; riskd = "se-risk"; execd = "se-exec"; };/' \
+    "$src/etc/strategy-engine.conf" > "$root$conf.new"
+  grep -q '^  users = { ingest = "se-ingest"' "$root$conf.new" || die "etc/strategy-engine.conf has no shmGroup line to fill in"
+  chmod 0640 "$root$conf.new"
+  mv "$root$conf.new" "$root$conf"
+  echo "installed the example config as $root$conf: review it (engine.mode; engine.users and shmGroup are the units')"
 fi
 
 if [ -n "$root" ]; then

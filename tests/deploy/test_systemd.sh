@@ -74,5 +74,16 @@ mkdir -p "$TMP/users/etc"
 cp /etc/passwd /etc/group "$TMP/users/etc/"
 out=$(systemd-sysusers --dry-run --root="$TMP/users" "$TMP/root/etc/sysusers.d/strategy-engine.conf" 2>&1) ||
   fail "systemd-sysusers rejects strategy-engine.conf: $out"
-grep -q "user 'strategy-engine'" <<<"$out" || fail "sysusers entry does not create user strategy-engine: $out"
+for u in se-ingest se-strategy se-risk se-exec; do
+  grep -q "user '$u'" <<<"$out" || fail "sysusers entry does not create user $u: $out"
+done
+# Each unit runs as its own user; the installed config names the same ones.
+for pair in ingest:se-ingest strategy@:se-strategy riskd:se-risk execd:se-exec; do
+  grep -q "^User=${pair#*:}$" "$units/strategy-engine-${pair%%:*}.service" ||
+    fail "strategy-engine-${pair%%:*}.service does not run as ${pair#*:}"
+done
+grep -q "^SupplementaryGroups=strategy-engine se-exec" "$units/strategy-engine-riskd.service" ||
+  fail "riskd's unit is not in execd's group (it gives ring ord's registry to it)"
+grep -q '^  users = { ingest = "se-ingest"; strategies = "se-strategy"; riskd = "se-risk"; execd = "se-exec"; };' \
+  "$TMP/root/etc/strategy-engine/strategy-engine.conf" || fail "the installed config does not name the units' users"
 finish
