@@ -419,7 +419,29 @@ void shm__registry_unlink(const shm_segment_t *s)
         return;
     if (fstat(s->reg_fd, &a) == 0 && lstat(file, &b) == 0 && a.st_dev == b.st_dev && a.st_ino == b.st_ino)
         unlink(file);
-    rmdir(dir); /* the instance's last ring of this kind leaves nothing behind; else ENOTEMPTY */
+    /* The directory stays: a confined strategy may only write beneath the
+     * one it was given at start (shm_registry_dirs_remove, at the end). */
+}
+
+void shm_registry_dirs_remove(const char *prefix, const char *instance)
+{
+    static const shm_kind_t kinds[] = { SHM_KIND_BROADCAST, SHM_KIND_SPSC };
+    for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++) {
+        char dir[SHM_NAME_MAX + 32];
+        if (shm_registry_dir(prefix, instance, kinds[i], dir, sizeof dir) == 0)
+            rmdir(dir); /* ENOTEMPTY while a ring still has a registry: kept */
+    }
+}
+
+int shm_registry_dir_make(const char *prefix, const char *instance, shm_kind_t kind, const shm_perm_t *perm)
+{
+    char dir[SHM_NAME_MAX + 32];
+    int rc = shm_registry_dir(prefix, instance, kind, dir, sizeof dir);
+    if (rc == 0 && (rc = open_registry_dir(dir, perm, true)) >= 0) {
+        close(rc);
+        rc = 0;
+    }
+    return rc;
 }
 
 int shm__link_tmpfile(int fd, const char *path)

@@ -121,6 +121,15 @@ int shm__segment_map(shm_segment_t *s, const char *name, bool writable, shm_reg_
  * /dev/shm. 0 or -ENAMETOOLONG. */
 int shm_registry_dir(const char *prefix, const char *instance, shm_kind_t kind, char *out, size_t size);
 
+/* Makes the registry directory of kind for an instance if it is missing
+ * (0700, or 03770 for perm's group), and checks it is ours. 0 or a code. */
+int shm_registry_dir_make(const char *prefix, const char *instance, shm_kind_t kind, const shm_perm_t *perm);
+
+/* Removes the instance's registry directories if they are empty: when the
+ * instance stops (supervisor, shmtool gc). Registries themselves go with
+ * their segments; the directories stay until then. */
+void shm_registry_dirs_remove(const char *prefix, const char *instance);
+
 /* Maps the registry of the mapped segment s into s->reg. 0, SE_ENOTREADY
  * (missing, unfinished, or another segment's), SE_EFOREIGN, SE_ECORRUPT, or
  * another negative code. */

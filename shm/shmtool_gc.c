@@ -164,6 +164,8 @@ int shmtool_gc(const shmtool_opts_t *o)
         printf("removed %s: %s\n", shown, v.reason);
         removed++;
     }
+    if (!o->dry_run)
+        shm_registry_dirs_remove(o->prefix, o->instance);
     printf("gc: %s %zu of %zu segment%s of instance %s\n", o->dry_run ? "would remove" : "removed",
            removed, list.n, list.n == 1 ? "" : "s", o->instance);
     shmtool__list_free(&list);

@@ -194,5 +194,6 @@ int ready_remove_segments(const shm_settings_t *set)
 {
     removal_t r = { 0, getpid() };
     shm_segment_list(set->prefix, set->instance, remove_one, &r);
+    shm_registry_dirs_remove(set->prefix, set->instance);
     return r.removed;
 }

@@ -63,9 +63,14 @@ void test_sweep_segments(const char *lead)
     DIR *d = opendir("/dev/shm");
     if (!d)
         return;
+    /* "se.<instance>." also names the instance's registry directories,
+     * "se.<instance>@bcast" and "@spsc". */
+    size_t n = strlen(lead);
+    bool instance_lead = n > 0 && lead[n - 1] == '.';
     struct dirent *e;
     while ((e = readdir(d)) != NULL) {
-        if (strncmp(e->d_name, lead, strlen(lead)) != 0)
+        bool registry_dir = instance_lead && strncmp(e->d_name, lead, n - 1) == 0 && e->d_name[n - 1] == '@';
+        if (strncmp(e->d_name, lead, n) != 0 && !registry_dir)
             continue;
         char path[300];
         snprintf(path, sizeof path, "/%s", e->d_name);

@@ -26,7 +26,8 @@ bool test_record_intact(const test_record_t *r);
 /* Segment name unique to this test process and ring: "/se.t<pid>-<tag>.<ring>". */
 void test_ring_name(char *out, size_t size, const char *tag, const char *ring);
 
-/* Removes every /dev/shm entry whose name starts with lead ("se.t123-"). */
+/* Removes every /dev/shm entry whose name starts with lead ("se.t123-"), and
+ * for an instance's lead ("se.<instance>.") its registry directories too. */
 void test_sweep_segments(const char *lead);
 
 /* Removes every segment of this test process's instances (called at exit). */
