@@ -35,6 +35,7 @@ static const char *const known_keys[] = {
     "supervisor.startTimeoutMs",
     "riskd.**",
     "execd.**",
+    "strategyd.sandbox", /* confinement of strategy code (strategyd/sandbox.h); also under strategyd.** */
     "strategyd.**",
 };
 
