@@ -90,7 +90,9 @@ static int confine(const cfg_t *cfg, const char *name)
         return rc;
     char what[200];
     sandbox_describe(&st, what, sizeof what);
-    log_info("strategy code confined", LOG_STR("strategy", name), LOG_STR("sandbox", what));
+    /* Without Landlock, file writes and TCP connects are free: a warning. */
+    log_write(st.landlock_abi > 0 ? LOG_LEVEL_INFO : LOG_LEVEL_WARN, "strategy code confined",
+              (const log_field_t[]){ LOG_STR("strategy", name), LOG_STR("sandbox", what), LOG_END });
     return 0;
 }
 

@@ -70,6 +70,8 @@ static int apply_landlock(sandbox_status_t *st)
         snprintf(st->landlock_why, sizeof st->landlock_why, "%s",
                  abi == -ENOSYS       ? "not in this kernel"
                  : abi == -EOPNOTSUPP ? "disabled at boot (lsm=)"
+                 : abi == -EPERM      ? "landlock_create_ruleset refused by an outer seccomp filter, such as "
+                                        "systemd's SystemCallFilter"
                                       : strerror(-abi));
         return 0; /* degrade: seccomp still holds; the start-up line says so */
     }

@@ -20,7 +20,7 @@ typedef struct {
     int landlock_abi;    /* Landlock ABI version enforced, 0 when unavailable */
     bool landlock_net;   /* TCP connect denied (ABI >= 4) */
     bool landlock_scope; /* signals and abstract unix sockets scoped (ABI >= 6) */
-    char landlock_why[96]; /* why Landlock is not in force, "" when it is */
+    char landlock_why[160]; /* why Landlock is not in force, "" when it is */
 } sandbox_status_t;
 
 /* Reads strategyd.sandbox (bool, default true) into *on. Returns 0 or
