@@ -4,7 +4,8 @@
  * abstract unix socket and a TCP port, overwrite and create files outside
  * /dev/shm, and chmod a file. Each attempt's outcome is appended to the
  * report file as "<phase> <attack> <EPERM|EACCES|...|ok>" ("ok": the attack
- * worked). Its constructor first creates the mark file, so a test can see
+ * worked), and, as a control, signals to its own thread and process, which
+ * must work. Its constructor first creates the mark file, so a test can see
  * whether it ran at all. Targets come from the environment (HOSTILE_*), so
  * the constructor, which has no config, knows them; without HOSTILE_REPORT
  * it attacks nothing. Every tick it sends a limit buy, so a test sees the
@@ -21,6 +22,7 @@
 #include <sys/ptrace.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/uio.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -121,6 +123,12 @@ static void attack_all(const char *phase)
         rc = chmod(mode, 0777);
         report(phase, "chmod", rc, errno);
     }
+    /* What must keep working: a signal to one of its own threads (Go's
+     * preemption, Python's pthread_kill), and to the whole process. */
+    rc = (int)syscall(SYS_tgkill, getpid(), gettid(), SIGURG); /* ignored by default */
+    report(phase, "own_thread", rc, errno);
+    rc = kill(getpid(), SIGURG);
+    report(phase, "own_process", rc, errno);
     report(phase, "done", 0, 0);
 }
 
