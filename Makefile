@@ -152,7 +152,7 @@ $(OUT)/bin/$(call prog_name,$(1)): $(OUT)/$(1)/main.o $(OUT)/$(1)/lib$(1).a $(LI
 endef
 $(foreach d,$(PROC_DIRS),$(eval $(call proc_rules,$(d))))
 $(OUT)/strategyd/python_host.o: CFLAGS += $(PY_CFLAGS)
-$(OUT)/bin/strategyd $(TEST_BINS) $(BENCH_BINS): LDLIBS += $(PY_LIBS)
+$(OUT)/bin/strategyd $(TEST_BINS) $(BENCH_BINS): LDLIBS += $(PY_LIBS) -lseccomp # strategyd/sandbox.c
 
 # proto/*.proto -> C messages (protoc-c; its own RPC stubs are unused) and a
 # descriptor set for the Python interoperability tests, in build/<v>/proto/.

@@ -57,6 +57,7 @@ static const char *const known_keys[] = {
     "supervisor.startTimeoutMs",
     "riskd.**",
     "execd.**",
+    "strategyd.sandbox", /* confinement of strategy code (strategyd/sandbox.h); also under strategyd.** */
     "strategyd.**",
 };
 

@@ -3,6 +3,9 @@
 
 #include <dlfcn.h>
 #include <errno.h>
+#include <limits.h>
+#include <stdbool.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -112,47 +115,69 @@ int host_init(host_t *h, const cfg_t *cfg, const char *name)
     return 0;
 }
 
-/* out->source = file, taken from engine.pluginsDir unless absolute; key
+/* True when path lies strictly beneath dir (both resolved, no trailing '/'
+ * but for "/" itself). */
+static bool beneath(const char *path, const char *dir)
+{
+    size_t n = strlen(dir);
+    if (n == 1 && dir[0] == '/')
+        return path[0] == '/' && path[1] != '\0';
+    return strncmp(path, dir, n) == 0 && path[n] == '/' && path[n + 1] != '\0';
+}
+
+/* out->source = file, taken from engine.pluginsDir unless absolute, and
+ * resolved (every symlink followed) into `resolved`, which must lie beneath
+ * the resolved engine.pluginsDir: what is loaded is never outside it. key
  * (strategies.configs.<name>.<what>) names it in errors. */
-static int find_file(host_t *h, const char *file, const char *what, char *key, size_t keysize, loaded_t *out)
+static int find_file(host_t *h, const char *file, const char *what, char *key, size_t keysize, loaded_t *out,
+                     char resolved[PATH_MAX])
 {
     const char *dir;
+    char dir_real[PATH_MAX];
     int rc = cfg_get_string(h->cfg, "engine.pluginsDir", "plugins", &dir);
     if (rc < 0)
         return rc;
+    snprintf(key, keysize, "%s%s", h->group, what);
     if (file[0] == '/')
         snprintf(out->source, sizeof out->source, "%s", file);
     else
         snprintf(out->source, sizeof out->source, "%s/%s", dir, file);
-    snprintf(key, keysize, "%s%s", h->group, what);
-    if (access(out->source, R_OK) < 0)
+    if (!realpath(dir, dir_real))
+        return cfg_value_error(h->cfg, "engine.pluginsDir", "plugins folder %s (for %s %s): %s", dir, what,
+                               file, strerror(errno));
+    if (!realpath(out->source, resolved))
+        return cfg_value_error(h->cfg, key, "%s %s: %s", what, out->source, strerror(errno));
+    if (!beneath(resolved, dir_real))
+        return cfg_value_error(h->cfg, key, "%s \"%s\" resolves to %s, outside engine.pluginsDir %s: refused "
+                               "(strategy code is loaded only from that folder)", what, file, resolved, dir_real);
+    if (access(resolved, R_OK) < 0)
         return cfg_value_error(h->cfg, key, "%s %s: %s", what, out->source, strerror(errno));
     return 0;
 }
 
 static int load_script(host_t *h, const char *file, loaded_t *out)
 {
-    char key[160], group[128];
+    char key[160], group[128], resolved[PATH_MAX];
     const char *cls;
-    int rc = find_file(h, file, "script", key, sizeof key, out);
+    int rc = find_file(h, file, "script", key, sizeof key, out, resolved);
     if (rc < 0)
         return rc;
     snprintf(key, sizeof key, "%sclass", h->group);
     if ((rc = cfg_get_string(h->cfg, key, "", &cls)) < 0)
         return rc;
     snprintf(group, sizeof group, "strategies.configs.%s", h->name);
-    if ((rc = pyhost_load(h->name, out->source, cls, h->cfg, group, &out->plugin)) == 0)
+    if ((rc = pyhost_load(h->name, resolved, cls, h->cfg, group, &out->plugin)) == 0)
         snprintf(out->script_of, sizeof out->script_of, "%.*s", HOST_NAME_MAX_LEN, h->name);
     return rc;
 }
 
 static int load_plugin(host_t *h, const char *file, loaded_t *out)
 {
-    char key[160];
-    int rc = find_file(h, file, "plugin", key, sizeof key, out);
+    char key[160], resolved[PATH_MAX];
+    int rc = find_file(h, file, "plugin", key, sizeof key, out, resolved);
     if (rc < 0)
         return rc;
-    out->dl = dlopen(out->source, RTLD_NOW | RTLD_LOCAL);
+    out->dl = dlopen(resolved, RTLD_NOW | RTLD_LOCAL);
     if (!out->dl)
         return cfg_value_error(h->cfg, key, "plugin %s cannot be loaded: %s", out->source, dlerror());
     strat_entry_fn entry = (strat_entry_fn)dlsym(out->dl, STRAT_ENTRY_SYMBOL);
@@ -183,18 +208,25 @@ static int check_plugin(host_t *h, const loaded_t *l)
     return 0;
 }
 
+/* The default that tells an absent key from an empty string. */
+static const char absent[] = "";
+
 int host_load(host_t *h, loaded_t *out)
 {
     memset(out, 0, sizeof *out);
     const char *file, *script, *builtin;
     char key[160];
     snprintf(key, sizeof key, "%splugin", h->group);
-    int rc = cfg_get_string(h->cfg, key, "", &file);
+    int rc = cfg_get_string(h->cfg, key, absent, &file);
     if (rc < 0)
         return rc;
+    if (file != absent && !file[0]) /* would name pluginsDir itself */
+        return cfg_value_error(h->cfg, key, "plugin is empty: name a .so file in engine.pluginsDir");
     snprintf(key, sizeof key, "%sscript", h->group);
-    if ((rc = cfg_get_string(h->cfg, key, "", &script)) < 0)
+    if ((rc = cfg_get_string(h->cfg, key, absent, &script)) < 0)
         return rc;
+    if (script != absent && !script[0])
+        return cfg_value_error(h->cfg, key, "script is empty: name a .py file in engine.pluginsDir");
     if (script[0] && file[0]) {
         rc = cfg_value_error(h->cfg, key, "a strategy has a script or a plugin, not both");
     } else if (script[0]) {

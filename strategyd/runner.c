@@ -115,9 +115,11 @@ static void unique_epoch(runner_t *r)
     }
 }
 
-static int open_rings(runner_t *r, const cfg_t *cfg, const shm_settings_t *set)
+/* The rings strategyd writes: its signal ring, created before any strategy
+ * code runs (runner_prepare). */
+static int open_signal_ring(runner_t *r, const cfg_t *cfg, const shm_settings_t *set)
 {
-    char name[SHM_NAME_MAX], ring[80], reader[SHM_READER_NAME_MAX];
+    char name[SHM_NAME_MAX], ring[80];
     uint32_t cap;
     int rc = shm_settings_capacity(cfg, "strategyd.signalRingCapacity", RUNNER_DEFAULT_SIGNAL_CAPACITY, 64,
                                    1 << 20, &cap);
@@ -129,16 +131,27 @@ static int open_rings(runner_t *r, const cfg_t *cfg, const shm_settings_t *set)
     shm_ring_spec_t sig = SE_SPEC_SIGNAL(cap);
     if ((rc = shm_writer_open(&r->sig, name, &sig, &set->perm)) < 0)
         return rc;
+    r->sig_open = true;
     unique_epoch(r);
     static const char *const rings[INPUT_COUNT] = { SE_RING_IN, SE_RING_EXEC, SE_RING_RISK };
     for (int i = 0; i < INPUT_COUNT; i++)
         if ((rc = shm_settings_ring_name(set, rings[i], r->inputs[i].segment, SHM_NAME_MAX)) < 0)
             return rc;
+    return 0;
+}
+
+/* Ring `in`, at its head, waiting for ingest to create it. Attaching (also
+ * later, to exe and risk) needs only reads and writes beneath /dev/shm,
+ * which the sandbox keeps. */
+static int attach_in(runner_t *r)
+{
+    char reader[SHM_READER_NAME_MAX];
     snprintf(reader, sizeof reader, "strategyd.%.24s", r->host.name);
     /* Any capacity: ingest chooses it. A strategy waits for ingest to come up. */
     input_t *in = &r->inputs[INPUT_IN];
     shm_ring_spec_t spec = SE_SPEC_IN(0);
-    if ((rc = shm_reader_open(&in->r, in->segment, &spec, reader, SHM_START_HEAD, -1)) < 0)
+    int rc = shm_reader_open(&in->r, in->segment, &spec, reader, SHM_START_HEAD, -1);
+    if (rc < 0)
         return rc;
     in->attached = true;
     return 0;
@@ -424,13 +437,23 @@ static void recover_positions(runner_t *r)
                  LOG_INT("symbols", rc.npos));
 }
 
-int runner_open(runner_t *r, const cfg_t *cfg, const shm_settings_t *set, const char *name)
+int runner_prepare(runner_t *r, const cfg_t *cfg, const shm_settings_t *set, const char *name)
 {
     memset(r, 0, sizeof *r);
     r->spin_ns = set->idle_spin_ns;
     int rc;
     if ((rc = host_init(&r->host, cfg, name)) < 0 || (rc = find_index(cfg, name, &r->index)) < 0 ||
-        (rc = read_mode(cfg, &r->host, &r->observe)) < 0 || (rc = host_load(&r->host, &r->strat)) < 0)
+        (rc = read_mode(cfg, &r->host, &r->observe)) < 0 || (rc = open_stats(r, set)) < 0 ||
+        (rc = open_signal_ring(r, cfg, set)) < 0)
+        return rc;
+    return 0;
+}
+
+int runner_start(runner_t *r)
+{
+    const char *name = r->host.name;
+    int rc = host_load(&r->host, &r->strat);
+    if (rc < 0)
         return rc;
     const strat_plugin_t *p = r->strat.plugin;
     r->state = p->create(&r->host.api);
@@ -439,7 +462,7 @@ int runner_open(runner_t *r, const cfg_t *cfg, const shm_settings_t *set, const 
     if (p->init(r->state) < 0)
         return se_err(-EINVAL, "strategy %s (%s): init refused its configuration (see the log line "
                       "before this one)", name, r->strat.source);
-    if ((rc = open_stats(r, set)) < 0 || (rc = open_rings(r, cfg, set)) < 0)
+    if ((rc = attach_in(r)) < 0)
         return rc;
     attach_optional(r);
     recover_positions(r);
@@ -455,6 +478,12 @@ int runner_open(runner_t *r, const cfg_t *cfg, const shm_settings_t *set, const 
         return se_err(-EINVAL, "strategy %s (%s): start failed", name, r->strat.source);
     r->started = true;
     return 0;
+}
+
+int runner_open(runner_t *r, const cfg_t *cfg, const shm_settings_t *set, const char *name)
+{
+    int rc = runner_prepare(r, cfg, set, name);
+    return rc < 0 ? rc : runner_start(r);
 }
 
 static void to_tick(const se_in_rec_t *rec, strat_tick_t *t)
@@ -684,7 +713,9 @@ void runner_close(runner_t *r)
     for (int i = 0; i < INPUT_COUNT; i++)
         if (r->inputs[i].attached)
             shm_reader_close(&r->inputs[i].r);
-    shm_writer_close(&r->sig, false);
+    if (r->sig_open)
+        shm_writer_close(&r->sig, false);
+    r->sig_open = false;
     if (r->stats.slots)
         stats_close(&r->stats, false);
     host_unload(&r->strat);

@@ -44,6 +44,7 @@ typedef struct {
     int64_t spin_ns;
     input_t inputs[INPUT_COUNT];
     shm_writer_t sig;
+    bool sig_open;             /* sig is open (runner_close closes it) */
     stats_t stats;
     stats_metric_t *ticks, *fills, *signals, *errors, *dropped_observation, *dropped_full,
         *rejected, *strategy_latency, *md_latency;
@@ -58,15 +59,25 @@ typedef struct {
     bool metrics_refused;      /* a metric name was left out (logged once) */
 } runner_t;
 
-/* Sets up instance `name` (which must be in strategies.enabled): loads the
- * strategy, runs its create and init, attaches to `in` at its head (waiting
- * for ingest), creates sig.<name>, hands the strategy the positions rebuilt
+/* Sets up instance `name` (which must be in strategies.enabled) as far as
+ * it can without running any strategy code: its config, its stats block and
+ * its signal ring sig.<name> (whose newest order ids set the epoch: a run
+ * restarted within the same second takes an epoch past them, so it never
+ * reuses an order id). What strategyd does before it confines itself
+ * (sandbox.h). Returns 0 or a negative code; se_errmsg() is the one line to
+ * print. runner_close undoes it, also after a failure. */
+int runner_prepare(runner_t *r, const cfg_t *cfg, const shm_settings_t *set, const char *name);
+
+/* Then: loads the strategy, runs its create and init, attaches to `in` at
+ * its head (waiting for ingest), hands the strategy the positions rebuilt
  * from its fills still in `in` and `exe` (recovery after a restart) through
  * on_position_update, cancels the orders the previous run left working, asks
  * riskd for a snapshot (whose open orders of a previous run are cancelled
- * too), and starts it. A run restarted within the same second takes an epoch
- * past the newest in its signal ring, so it never reuses an order id. Returns
- * 0 or a negative code; se_errmsg() is the one line to print. */
+ * too), and starts it. Returns 0 or a negative code, as runner_prepare. */
+int runner_start(runner_t *r);
+
+/* runner_prepare then runner_start, with no confinement between them (tests,
+ * benchmarks). */
 int runner_open(runner_t *r, const cfg_t *cfg, const shm_settings_t *set, const char *name);
 
 /* Processes one record of `in` (exposed for tests). */

@@ -19,6 +19,7 @@ PACKAGES=(
   libmicrohttpd-dev     # every process: /health and /metrics
   libsystemd-dev        # every process: sd_notify READY and WATCHDOG
   libpython3-dev        # strategyd: Python strategies
+  libseccomp-dev        # strategyd: the seccomp filter confining strategy code (strategyd/sandbox.c)
   golang-go             # plugins/go: the Go example strategy
   redis-server nats-server   # live-mode tests start their own servers
   prometheus            # promtool and the Prometheus integration test

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "common/config.h"
@@ -43,17 +44,25 @@ static void teardown(void)
     unlink(path);
 }
 
-/* Loads instance `name` under a config whose plugin key is `plugin` (NULL: none). */
-static int load(const char *name, const char *plugin, host_t *h, loaded_t *l)
+/* Loads instance `name` under a config whose engine.pluginsDir is dir and
+ * whose key (plugin or script) is `file` (NULL: none). */
+static int load_from(const char *dir, const char *name, const char *key, const char *file, host_t *h,
+                     loaded_t *l)
 {
-    char text[1024];
+    char text[2048];
     snprintf(text, sizeof text,
-             "engine = { pluginsDir = \"plugins\"; };\n"
-             "strategies = { enabled = [\"%s\"]; configs = { %s = { %s%s%s threshold = \"high\"; }; }; };\n",
-             name, name, plugin ? "plugin = \"" : "", plugin ? plugin : "", plugin ? "\";" : "");
+             "engine = { pluginsDir = \"%s\"; };\n"
+             "strategies = { enabled = [\"%s\"]; configs = { %s = { %s%s%s%s%s threshold = \"high\"; }; }; };\n",
+             dir, name, name, file ? key : "", file ? " = \"" : "", file ? file : "", file ? "\";" : "", "");
     load_config(text);
     ck_assert_int_eq(host_init(h, cfg, name), 0);
     return host_load(h, l);
+}
+
+/* Loads instance `name` from pluginsDir "plugins" with plugin key `plugin` (NULL: none). */
+static int load(const char *name, const char *plugin, host_t *h, loaded_t *l)
+{
+    return load_from("plugins", name, "plugin", plugin, h, l);
 }
 
 START_TEST(host_should_find_built_ins_by_name)
@@ -99,18 +108,9 @@ static const struct {
 
 START_TEST(host_should_refuse_a_broken_plugin_with_one_clear_message)
 {
-    char file[512];
-    snprintf(file, sizeof file, "%s/%s", test_plugins, broken[_i].file);
-    if (file[0] != '/') { /* absolute, so pluginsDir does not apply */
-        char cwd[256];
-        ck_assert_ptr_nonnull(getcwd(cwd, sizeof cwd));
-        char abs[800];
-        snprintf(abs, sizeof abs, "%s/%s", cwd, file);
-        strcpy(file, abs);
-    }
     host_t h;
     loaded_t l;
-    ck_assert_int_lt(load("broken", file, &h, &l), 0);
+    ck_assert_int_lt(load_from(test_plugins, "broken", "plugin", broken[_i].file, &h, &l), 0);
     ck_assert_msg(strstr(se_errmsg(), broken[_i].says), "'%s' lacks '%s'", se_errmsg(), broken[_i].says);
     ck_assert_ptr_nonnull(strstr(se_errmsg(), broken[_i].file));
     ck_assert_ptr_null(l.plugin);
@@ -119,16 +119,115 @@ END_TEST
 
 START_TEST(host_should_let_init_refuse_its_configuration)
 {
-    char file[512], cwd[256];
-    ck_assert_ptr_nonnull(getcwd(cwd, sizeof cwd));
-    snprintf(file, sizeof file, "%s%s%s/init_fails.so", test_plugins[0] == '/' ? "" : cwd,
-             test_plugins[0] == '/' ? "" : "/", test_plugins);
     host_t h;
     loaded_t l;
-    ck_assert_msg(load("picky", file, &h, &l) == 0, "%s", se_errmsg());
+    ck_assert_msg(load_from(test_plugins, "picky", "plugin", "init_fails.so", &h, &l) == 0, "%s", se_errmsg());
     void *state = l.plugin->create(&h.api);
     ck_assert_int_lt(l.plugin->init(state), 0);
     host_unload(&l);
+}
+END_TEST
+
+/* A plugins folder with ways out of it: tmp/plugins holds a symlink to a
+ * file outside (link.so), one to a folder outside (dirlink), and one to the
+ * Go example outside (go_ma_cross.so); tmp/outside holds evil.so and
+ * evil.py (never loaded: refused before). */
+static char tmp[64];
+
+static void make_tree(void)
+{
+    char p[512], q[512], cwd[256];
+    strcpy(tmp, "/tmp/se-host-tree-XXXXXX");
+    ck_assert_ptr_nonnull(mkdtemp(tmp));
+    ck_assert_ptr_nonnull(getcwd(cwd, sizeof cwd));
+    snprintf(p, sizeof p, "%s/plugins", tmp);
+    ck_assert_int_eq(mkdir(p, 0755), 0);
+    snprintf(p, sizeof p, "%s/outside", tmp);
+    ck_assert_int_eq(mkdir(p, 0755), 0);
+    static const char *const files[] = { "outside/evil.so", "outside/evil.py", "plugins/inside.so" };
+    for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
+        snprintf(p, sizeof p, "%s/%s", tmp, files[i]);
+        int fd = open(p, O_WRONLY | O_CREAT, 0644);
+        ck_assert_int_ge(fd, 0);
+        close(fd);
+    }
+    snprintf(p, sizeof p, "%s/plugins/link.so", tmp);
+    ck_assert_int_eq(symlink("../outside/evil.so", p), 0);
+    snprintf(p, sizeof p, "%s/plugins/dirlink", tmp);
+    ck_assert_int_eq(symlink("../outside", p), 0);
+    snprintf(p, sizeof p, "%s/plugins/alias.so", tmp);
+    ck_assert_int_eq(symlink("inside.so", p), 0);
+    snprintf(p, sizeof p, "%s/plugins/go_ma_cross.so", tmp);
+    snprintf(q, sizeof q, "%s/plugins/go_ma_cross.so", cwd);
+    ck_assert_int_eq(symlink(q, p), 0);
+}
+
+static void remove_tree(void)
+{
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmp);
+    ck_assert_int_eq(system(cmd), 0);
+}
+
+static const struct {
+    const char *key, *file; /* "%s" in file: the tree's root */
+    const char *says;       /* besides the configured path */
+} escapes[] = {
+    { "plugin", "../outside/evil.so", "resolves to %s/outside/evil.so, outside engine.pluginsDir %s/plugins" },
+    { "plugin", "link.so", "resolves to %s/outside/evil.so, outside engine.pluginsDir %s/plugins" },
+    { "plugin", "dirlink/evil.so", "resolves to %s/outside/evil.so, outside engine.pluginsDir %s/plugins" },
+    { "plugin", "%s/outside/evil.so", "resolves to %s/outside/evil.so, outside engine.pluginsDir %s/plugins" },
+    { "plugin", "%s/plugins/../outside/evil.so", "resolves to %s/outside/evil.so, outside" },
+    { "plugin", ".", "resolves to %s/plugins, outside engine.pluginsDir %s/plugins" },
+    { "plugin", "go_ma_cross.so", "go_ma_cross.so, outside engine.pluginsDir %s/plugins" },
+    { "script", "../outside/evil.py", "resolves to %s/outside/evil.py, outside engine.pluginsDir %s/plugins" },
+    { "script", "dirlink/evil.py", "resolves to %s/outside/evil.py, outside" },
+    /* libconfig drops a \x00 from a string: what is left is checked like any path */
+    { "plugin", "dirlink\\x00/evil.so", "resolves to %s/outside/evil.so, outside engine.pluginsDir %s/plugins" },
+    { "plugin", "", "plugin is empty" },
+    { "script", "", "script is empty" },
+};
+
+START_TEST(host_should_refuse_strategy_code_from_outside_the_plugins_dir)
+{
+    make_tree();
+    char dir[128], file[256], says[512];
+    snprintf(dir, sizeof dir, "%s/plugins", tmp);
+    snprintf(file, sizeof file, escapes[_i].file, tmp);
+    snprintf(says, sizeof says, escapes[_i].says, tmp, tmp);
+    host_t h;
+    loaded_t l;
+    ck_assert_int_lt(load_from(dir, "escape", escapes[_i].key, file, &h, &l), 0);
+    ck_assert_msg(strstr(se_errmsg(), says), "'%s' lacks '%s'", se_errmsg(), says);
+    if (file[0] && !strchr(file, '\\')) {
+        char quoted[300];
+        snprintf(quoted, sizeof quoted, "\"%s\"", file);
+        ck_assert_msg(strstr(se_errmsg(), quoted), "'%s' does not name %s", se_errmsg(), quoted);
+        ck_assert_ptr_nonnull(strstr(se_errmsg(), "strategies.configs.escape."));
+    }
+    ck_assert_ptr_null(l.plugin);
+    remove_tree();
+}
+END_TEST
+
+START_TEST(host_should_take_paths_that_stay_inside_the_plugins_dir)
+{
+    make_tree();
+    char dir[128], file[256];
+    snprintf(dir, sizeof dir, "%s/plugins", tmp);
+    /* Found (inside.so is an empty file: dlopen refuses it, past the folder check). */
+    static const char *const inside[] = { "inside.so", "alias.so", "%s/plugins/inside.so", "dirlink/../plugins/inside.so" };
+    for (size_t i = 0; i < sizeof inside / sizeof inside[0]; i++) {
+        host_t h;
+        loaded_t l;
+        snprintf(file, sizeof file, inside[i], tmp);
+        ck_assert_int_lt(load_from(dir, "inside", "plugin", file, &h, &l), 0);
+        ck_assert_msg(strstr(se_errmsg(), "cannot be loaded"), "%s: %s", file, se_errmsg());
+        cfg_close(cfg);
+        cfg = NULL;
+        unlink(path);
+    }
+    remove_tree();
 }
 END_TEST
 
@@ -190,6 +289,9 @@ int main(void)
     tcase_add_loop_test(tc, host_should_refuse_a_broken_plugin_with_one_clear_message, 0,
                         (int)(sizeof broken / sizeof broken[0]));
     tcase_add_test(tc, host_should_let_init_refuse_its_configuration);
+    tcase_add_loop_test(tc, host_should_refuse_strategy_code_from_outside_the_plugins_dir, 0,
+                        (int)(sizeof escapes / sizeof escapes[0]));
+    tcase_add_test(tc, host_should_take_paths_that_stay_inside_the_plugins_dir);
     tcase_add_test(tc, host_should_refuse_names_that_break_ring_names_or_order_ids);
     tcase_add_test(tc, host_config_view_should_read_the_strategy_group_and_name_bad_keys);
     tcase_add_test(tc, host_should_give_order_ids_and_event_time);
