@@ -74,9 +74,11 @@ static int enabled_index(const cfg_t *cfg, const char *name)
 }
 
 /* Confines the process (sandbox.h) unless strategyd.sandbox is false, and
- * says in one line what is in force. Returns 0 or a negative code. */
-static int confine(const cfg_t *cfg, const char *name)
+ * says in one line what is in force. set: where the rings are (NULL for
+ * --check, which touches none). Returns 0 or a negative code. */
+static int confine(const cfg_t *cfg, const shm_settings_t *set, const char *name)
 {
+    char dir[SHM_NAME_MAX + 32];
     bool on;
     int rc = sandbox_enabled(cfg, &on);
     if (rc < 0)
@@ -86,8 +88,12 @@ static int confine(const cfg_t *cfg, const char *name)
                  "trace and write as this user; for debugging only", LOG_STR("strategy", name));
         return 0;
     }
+    /* It must exist before the rule can name it; ingest may not have run yet. */
+    if (set && ((rc = shm_registry_dir(set->prefix, set->instance, SHM_KIND_BROADCAST, dir, sizeof dir)) < 0 ||
+                (rc = shm_registry_dir_make(set->prefix, set->instance, SHM_KIND_BROADCAST, &set->perm)) < 0))
+        return rc;
     sandbox_status_t st;
-    if ((rc = sandbox_apply(&st)) < 0)
+    if ((rc = sandbox_apply(&st, set ? dir : NULL)) < 0)
         return rc;
     char what[200];
     sandbox_describe(&st, what, sizeof what);
@@ -110,7 +116,7 @@ static __attribute__((noreturn)) void check_child(const char *path, const char *
     if (rc == 0)
         rc = host_init(&h, cfg, name);
     if (rc == 0)
-        rc = confine(cfg, name);
+        rc = confine(cfg, NULL, name);
     if (rc == 0)
         rc = host_check(&h);
     if (rc < 0)
@@ -168,7 +174,7 @@ static int start(runner_t *r, svc_t *svc, const cfg_t *cfg, const shm_settings_t
     if (notify_preopen() < 0)
         log_warn("systemd notifications will fail under the sandbox", LOG_STR("strategy", name),
                  LOG_STR("error", se_errmsg()));
-    if ((rc = confine(cfg, name)) < 0 || (rc = svc_start(svc, &r->stats)) < 0)
+    if ((rc = confine(cfg, set, name)) < 0 || (rc = svc_start(svc, &r->stats)) < 0)
         return rc;
     return runner_start(r);
 }

@@ -141,8 +141,8 @@ static int open_signal_ring(runner_t *r, const cfg_t *cfg, const shm_settings_t 
 }
 
 /* Ring `in`, at its head, waiting for ingest to create it. Attaching (also
- * later, to exe and risk) needs only reads and writes beneath /dev/shm,
- * which the sandbox keeps. */
+ * later, to exe and risk) reads the ring and writes only its registry, in
+ * the one directory the sandbox leaves writable. */
 static int attach_in(runner_t *r)
 {
     char reader[SHM_READER_NAME_MAX];

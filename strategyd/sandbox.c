@@ -64,7 +64,7 @@ static int ll_allow(int ruleset, const char *path, uint64_t access)
     return rc < 0 ? se_err(-e, "sandbox: landlock: rule for %s: %s", path, strerror(e)) : 0;
 }
 
-static int apply_landlock(sandbox_status_t *st)
+static int apply_landlock(sandbox_status_t *st, const char *registry_dir)
 {
     int abi = ll_abi();
     if (abi < 0) {
@@ -78,14 +78,15 @@ static int apply_landlock(sandbox_status_t *st)
     }
     struct ll_ruleset_attr attr = { .handled_access_fs = LL_FS_WRITES_V1 };
     size_t size = LL_ATTR_SIZE_V1;
-    /* What /dev/shm keeps: strategyd writes and (re)creates its segments there. */
-    uint64_t shm = LANDLOCK_ACCESS_FS_WRITE_FILE | LANDLOCK_ACCESS_FS_MAKE_REG | LANDLOCK_ACCESS_FS_REMOVE_FILE;
+    /* In /dev/shm only the registries of the broadcast rings strategyd reads
+     * (it registers there when it attaches, again after a peer restarts);
+     * every ring itself, and ord's registry, stay out of reach. */
+    uint64_t registries = LANDLOCK_ACCESS_FS_WRITE_FILE;
     uint64_t devnull = LANDLOCK_ACCESS_FS_WRITE_FILE;
     if (abi >= 2)
         attr.handled_access_fs |= LANDLOCK_ACCESS_FS_REFER;
     if (abi >= 3) {
         attr.handled_access_fs |= LL_FS_TRUNCATE;
-        shm |= LL_FS_TRUNCATE;
         devnull |= LL_FS_TRUNCATE;
     }
     if (abi >= 4) { /* no TCP connect at all: not riskd's kill switch, not the venue */
@@ -99,7 +100,7 @@ static int apply_landlock(sandbox_status_t *st)
     int rs = (int)syscall(SYS_landlock_create_ruleset, &attr, size, 0);
     if (rs < 0)
         return se_err(-errno, "sandbox: landlock_create_ruleset (ABI %d): %s", abi, strerror(errno));
-    int rc = ll_allow(rs, "/dev/shm", shm);
+    int rc = registry_dir ? ll_allow(rs, registry_dir, registries) : 0;
     if (rc == 0)
         rc = ll_allow(rs, "/dev/null", devnull);
     if (rc == 0 && syscall(SYS_landlock_restrict_self, rs, 0) < 0)
@@ -287,7 +288,7 @@ int sandbox_enabled(const cfg_t *cfg, bool *on)
     return cfg_get_bool(cfg, "strategyd.sandbox", true, on);
 }
 
-int sandbox_apply(sandbox_status_t *st)
+int sandbox_apply(sandbox_status_t *st, const char *registry_dir)
 {
     memset(st, 0, sizeof *st);
     int threads = thread_count();
@@ -296,7 +297,8 @@ int sandbox_apply(sandbox_status_t *st)
                       "thread (Landlock binds only the calling thread)", threads);
     if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
         return se_err(-errno, "sandbox: no_new_privs: %s", strerror(errno));
-    int rc = apply_landlock(st);
+    snprintf(st->registry_dir, sizeof st->registry_dir, "%s", registry_dir ? registry_dir : "");
+    int rc = apply_landlock(st, registry_dir);
     if (rc == 0)
         rc = apply_seccomp(st);
     return rc;
@@ -305,8 +307,9 @@ int sandbox_apply(sandbox_status_t *st)
 void sandbox_describe(const sandbox_status_t *st, char *buf, size_t size)
 {
     if (st->landlock_abi > 0)
-        snprintf(buf, size, "seccomp %s, landlock ABI %d (writes only beneath /dev/shm%s%s)",
-                 st->seccomp ? "on" : "off", st->landlock_abi, st->landlock_net ? "; no TCP connect" : "",
+        snprintf(buf, size, "seccomp %s, landlock ABI %d (file writes only to %s%s%s)", st->seccomp ? "on" : "off",
+                 st->landlock_abi, st->registry_dir[0] ? st->registry_dir : "/dev/null",
+                 st->landlock_net ? "; no TCP connect" : "",
                  st->landlock_scope ? "; signals and abstract unix sockets scoped" : "");
     else
         snprintf(buf, size, "seccomp %s, landlock unavailable (%s): file writes are not confined",

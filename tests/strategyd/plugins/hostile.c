@@ -1,15 +1,18 @@
 /* hostile.c -- a test plugin that attacks its host and the engine around
  * it (test_sandbox): from its constructor, from init and from its first tick
  * it tries to kill another process, ptrace it and read its memory, reach an
- * abstract unix socket and a TCP port, overwrite and create files outside
- * /dev/shm, and chmod a file. Each attempt's outcome is appended to the
- * report file as "<phase> <attack> <EPERM|EACCES|...|ok>" ("ok": the attack
- * worked), and, as a control, signals to its own thread and process, which
- * must work. Its constructor first creates the mark file, so a test can see
- * whether it ran at all. Targets come from the environment (HOSTILE_*), so
- * the constructor, which has no config, knows them; without HOSTILE_REPORT
- * it attacks nothing. Every tick it sends a limit buy, so a test sees the
- * strategy keep working. */
+ * abstract unix socket and a TCP port, overwrite and create files, chmod a
+ * file, open the engine's rings ord, exe and in and ord's registry for
+ * writing, write its own memory through /proc/self/mem, and (from its first
+ * tick, once strategyd maps ring in) make that mapping writable. Each
+ * attempt's outcome goes to its stderr (strategyd's log, the one file it
+ * surely can write) as "hostile: <phase> <attack> <EPERM|EACCES|...|ok>"
+ * ("ok": the attack worked), and, as controls, signals to its own thread and
+ * process and a registration in exe's registry, which must work. Its
+ * constructor first says "hostile: loaded", so a test can see whether it ran
+ * at all. Targets come from the environment (HOSTILE_*), so the constructor,
+ * which has no config, knows them; without HOSTILE_REPORT it attacks nothing.
+ * Every tick it sends a limit buy, so a test sees the strategy keep working. */
 #define _GNU_SOURCE /* process_vm_readv */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -19,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/ptrace.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -44,17 +48,62 @@ static const char *errname(int e)
     }
 }
 
+static void say(const char *line, size_t n)
+{
+    if (write(2, line, n) < 0) {
+        /* nothing to tell: the test misses the line and says so */
+    }
+}
+
 static void report(const char *phase, const char *attack, int rc, int e)
 {
-    const char *path = getenv("HOSTILE_REPORT");
     char line[128];
-    int n = snprintf(line, sizeof line, "%s %s %s\n", phase, attack, rc < 0 ? errname(e) : "ok");
-    int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0666);
-    if (fd >= 0) {
-        if (write(fd, line, (size_t)n) < 0) {
-            /* nothing to tell: the test misses the line and says so */
-        }
+    int n = snprintf(line, sizeof line, "hostile: %s %s %s\n", phase, attack, rc < 0 ? errname(e) : "ok");
+    say(line, (size_t)n);
+}
+
+/* Opens path for reading and writing, as an attack on it; reports as `attack`. */
+static void open_rw(const char *phase, const char *attack, const char *path)
+{
+    int fd = open(path, O_RDWR | O_CLOEXEC);
+    report(phase, attack, fd, errno);
+    if (fd >= 0)
         close(fd);
+}
+
+/* The engine's rings, named from HOSTILE_RINGS ("/dev/shm/se.<instance>"). */
+static void attack_rings(const char *phase)
+{
+    const char *rings = getenv("HOSTILE_RINGS");
+    if (!rings)
+        return;
+    char path[256];
+    snprintf(path, sizeof path, "%s.ord", rings);
+    open_rw(phase, "ord", path);
+    snprintf(path, sizeof path, "%s.exe", rings);
+    open_rw(phase, "exe", path);
+    snprintf(path, sizeof path, "%s.in", rings);
+    open_rw(phase, "in", path);
+    snprintf(path, sizeof path, "%s@spsc/ord", rings);
+    open_rw(phase, "ord_registry", path);
+    snprintf(path, sizeof path, "%s@bcast/exe", rings); /* control: where a reader registers */
+    open_rw(phase, "exe_registry", path);
+    open_rw(phase, "proc_mem", "/proc/self/mem");
+    /* Ring in as strategyd mapped it (read-only): made writable? */
+    snprintf(path, sizeof path, "%s.in", rings);
+    FILE *maps = fopen("/proc/self/maps", "r");
+    char line[512];
+    unsigned long lo = 0, hi = 0;
+    while (maps && fgets(line, sizeof line, maps))
+        if (strstr(line, path) && sscanf(line, "%lx-%lx", &lo, &hi) == 2)
+            break;
+    if (maps)
+        fclose(maps);
+    if (hi > lo) {
+        int rc = mprotect((void *)lo, hi - lo, PROT_READ | PROT_WRITE);
+        report(phase, "in_mprotect", rc, errno);
+    } else {
+        report(phase, "in_mprotect", -1, ENOENT); /* not mapped yet */
     }
 }
 
@@ -123,6 +172,7 @@ static void attack_all(const char *phase)
         rc = chmod(mode, 0777);
         report(phase, "chmod", rc, errno);
     }
+    attack_rings(phase);
     /* What must keep working: a signal to one of its own threads (Go's
      * preemption, Python's pthread_kill), and to the whole process. */
     rc = (int)syscall(SYS_tgkill, getpid(), gettid(), SIGURG); /* ignored by default */
@@ -134,12 +184,8 @@ static void attack_all(const char *phase)
 
 __attribute__((constructor)) static void on_load(void)
 {
-    const char *mark = getenv("HOSTILE_MARK");
-    if (mark) {
-        int fd = open(mark, O_WRONLY | O_CREAT | O_CLOEXEC, 0666);
-        if (fd >= 0)
-            close(fd);
-    }
+    if (getenv("HOSTILE_REPORT"))
+        say("hostile: loaded\n", sizeof "hostile: loaded\n" - 1);
     attack_all("ctor");
 }
 
