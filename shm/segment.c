@@ -122,6 +122,32 @@ static bool trusted_group(gid_t gid)
     return false;
 }
 
+/* The ring a segment or registry name is about: "/se.default.sig.x" and
+ * "/se.default@spsc/sig.x" are both about "sig.x". */
+static const char *ring_of(const char *name)
+{
+    const char *slash = strrchr(name + 1, '/');
+    if (slash)
+        return slash + 1;
+    const char *dot = strchr(name + 1, '.');
+    dot = dot ? strchr(dot + 1, '.') : NULL;
+    return dot ? dot + 1 : name;
+}
+
+/* The user that alone may own the segments of `ring`, if the policy says. */
+static bool writer_of_ring(const char *ring, uid_t *uid)
+{
+    for (int i = 0; i < trust.nwriters; i++) {
+        const char *w = trust.writers[i].ring;
+        size_t n = strlen(w);
+        if (n && (w[n - 1] == '.' ? strncmp(ring, w, n) == 0 : strcmp(ring, w) == 0)) {
+            *uid = trust.writers[i].uid;
+            return true;
+        }
+    }
+    return false;
+}
+
 /* "65534 (nobody)": a uid or gid with its name where there is one. */
 static void describe_id(char *out, size_t size, unsigned id, bool group)
 {
@@ -147,7 +173,9 @@ int shm_segment_check_owner(int fd, const char *name)
     if (trust.any_owner)
         return 0;
     mode_t mode = st.st_mode & 07777;
-    bool ours = S_ISREG(st.st_mode) && trusted_user(st.st_uid);
+    uid_t writer;
+    bool own_writer = writer_of_ring(ring_of(name), &writer);
+    bool ours = S_ISREG(st.st_mode) && (own_writer ? st.st_uid == writer : trusted_user(st.st_uid));
     /* Others never; the group only when it is a configured one. */
     bool mode_ok = (mode & ~(mode_t)0660) == 0 && (!(mode & 0060) || trusted_group(st.st_gid));
     if (ours && mode_ok)
@@ -156,10 +184,12 @@ int shm_segment_check_owner(int fd, const char *name)
     describe_id(owner, sizeof owner, (unsigned)st.st_uid, false);
     describe_id(group, sizeof group, (unsigned)st.st_gid, true);
     describe_id(me, sizeof me, (unsigned)geteuid(), false);
+    if (own_writer)
+        describe_id(me, sizeof me, (unsigned)writer, false);
     return se_err(SE_EFOREIGN, "segment /dev/shm%s is owned by user %s, group %s, mode %04o; the engine "
-                  "uses only segments of its own user %s with mode 0600 (0660 with engine.shmGroup)%s: "
-                  "left untouched, remove it if it is not needed", name, owner, group, (unsigned)mode, me,
-                  trust.use_group ? " and that group" : "");
+                  "uses only segments of %s %s with mode 0600 (0640/0660 with engine.shmGroup)%s: "
+                  "left untouched, remove it if it is not needed", name, owner, group, (unsigned)mode,
+                  own_writer ? "its writer's user" : "its own user", me, trust.use_group ? " and that group" : "");
 }
 
 int shm__segment_map(shm_segment_t *s, const char *name, bool writable, shm_reg_mode_t reg)

@@ -61,9 +61,11 @@ int shm_name(char *out, size_t out_size, const char *prefix, const char *instanc
 /* Whose segments the engine trusts: those owned by its own effective user,
  * root, or another user of the engine (engine.users), with no permission bits
  * for others, and group bits only for the group of engine.shmGroup (or one of
- * `groups`). Process-wide; shm_settings_load sets it from the config.
+ * `groups`); and where `writers` names a ring's writer, owned by that user
+ * alone, so that no other engine user can plant a ring in its place.
+ * Process-wide; shm_settings_load sets it from the config.
  * any_owner (shmtool: a read-only observer) accepts every owner and mode. */
-#define SHM_TRUST_MAX 8
+#define SHM_TRUST_MAX 16
 
 typedef struct {
     bool any_owner;
@@ -73,6 +75,11 @@ typedef struct {
     uid_t users[SHM_TRUST_MAX];      /* segments are ours too; root's always are */
     int ngroups;                     /* further groups a segment may give access to */
     gid_t groups[SHM_TRUST_MAX];     /* (execd's, for ord's registry) */
+    int nwriters;                    /* with engine.users: who alone may own a ring */
+    struct {
+        char ring[24];               /* "in", "ord", ... or a prefix ending in '.' ("sig.") */
+        uid_t uid;
+    } writers[SHM_TRUST_MAX];
 } shm_trust_t;
 
 /* Sets the process-wide trust policy (defaults: own user, mode 0600). */

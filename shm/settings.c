@@ -103,6 +103,23 @@ int shm_settings_load(const cfg_t *cfg, shm_settings_t *out)
         t.users[t.nusers++] = out->uid[i];
     if (out->order_perm.use_reg_gid)
         t.groups[t.ngroups++] = out->order_perm.reg_gid;
+    /* Each ring belongs to its writer's user alone: another engine user (a
+     * strategy's) cannot plant ord, in or exe before their writer starts. */
+    static const struct {
+        const char *ring;
+        shm_role_t role;
+    } writers[] = { { "in", SHM_ROLE_INGEST }, { "exe", SHM_ROLE_EXECD }, { "ord", SHM_ROLE_RISKD },
+                    { "risk", SHM_ROLE_RISKD }, { "sig.", SHM_ROLE_STRATEGY },
+                    { "stats.ingest", SHM_ROLE_INGEST }, { "stats.execd", SHM_ROLE_EXECD },
+                    { "stats.riskd", SHM_ROLE_RISKD }, { "stats.strategyd.", SHM_ROLE_STRATEGY } };
+    for (size_t i = 0; out->have_users && i < sizeof writers / sizeof writers[0]; i++) {
+        snprintf(t.writers[t.nwriters].ring, sizeof t.writers[0].ring, "%s", writers[i].ring);
+        t.writers[t.nwriters++].uid = out->uid[writers[i].role];
+    }
+    if (out->have_users) { /* engine.users runs under a supervisor started as root */
+        snprintf(t.writers[t.nwriters].ring, sizeof t.writers[0].ring, "stats.supervisor");
+        t.writers[t.nwriters++].uid = 0;
+    }
     shm_trust_set(&t);
     int64_t spin_us;
     rc = cfg_get_int_range(cfg, "engine.idleSpinUs", SHM_DEFAULT_IDLE_SPIN_US, 0, 10000, &spin_us);

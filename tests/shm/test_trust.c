@@ -204,6 +204,50 @@ START_TEST(another_user_should_not_open_write_or_remove_an_engine_ring)
 }
 END_TEST
 
+/* With engine.users, every engine user is trusted, but a ring belongs to its
+ * writer's user alone: the strategies' user cannot plant ord before riskd. */
+static int plant_ord_and_sig_as_nobody(void *arg)
+{
+    (void)arg;
+    become_nobody();
+    char sig[SHM_NAME_MAX];
+    test_ring_name(sig, sizeof sig, "trust", "sig.x");
+    shm_writer_t w;
+    if (shm_writer_open(&w, name, &SPSC8, NULL) != 0 || shm_writer_open(&w, sig, &SPSC8, NULL) != 0)
+        return 1;
+    return 0;
+}
+
+START_TEST(a_ring_should_belong_to_its_writers_user_alone)
+{
+    if (!root_or_skip("planting rings as another engine user"))
+        return;
+    ck_assert_int_eq(test_wait(test_spawn(plant_ord_and_sig_as_nobody, NULL)), 0);
+    char sig[SHM_NAME_MAX];
+    test_ring_name(sig, sizeof sig, "trust", "sig.x");
+    /* 65534 is an engine user (the strategies'); ord is riskd's (uid 0 here). */
+    shm_trust_t t = { .nusers = 1, .users = { NOBODY }, .nwriters = 2 };
+    snprintf(t.writers[0].ring, sizeof t.writers[0].ring, "ord");
+    t.writers[0].uid = 0;
+    snprintf(t.writers[1].ring, sizeof t.writers[1].ring, "sig.");
+    t.writers[1].uid = NOBODY;
+    shm_trust_set(&t);
+    shm_reader_t r;
+    ck_assert_int_eq(shm_reader_open(&r, name, &SPSC8, "execd", SHM_START_HEAD, 0), SE_EFOREIGN);
+    ck_assert_msg(strstr(se_errmsg(), "its writer's user"), "%s", se_errmsg());
+    shm_writer_t w;
+    ck_assert_int_eq(shm_writer_open(&w, name, &SPSC8, NULL), SE_EFOREIGN);
+    /* The strategies' own ring is theirs: riskd reads it. */
+    ck_assert_int_eq(shm_reader_open(&r, sig, &SPSC8, "riskd", SHM_START_HEAD, 0), 0);
+    shm_reader_close(&r);
+    /* Without the writers table (a single user), the planted ord would pass. */
+    t.nwriters = 0;
+    shm_trust_set(&t);
+    ck_assert_int_eq(shm_reader_open(&r, name, &SPSC8, "execd", SHM_START_HEAD, 0), 0);
+    shm_reader_close(&r);
+}
+END_TEST
+
 /* ---- modes -------------------------------------------------------------------- */
 
 START_TEST(an_own_segment_with_a_loose_mode_should_be_refused)
@@ -530,6 +574,7 @@ static Suite *trust_suite(void)
     tcase_add_test(tc, a_symlink_planted_under_a_ring_name_should_be_refused_and_left_alone);
     tcase_add_test(tc, another_user_should_not_open_write_or_remove_an_engine_ring);
     tcase_add_test(tc, an_own_segment_with_a_loose_mode_should_be_refused);
+    tcase_add_test(tc, a_ring_should_belong_to_its_writers_user_alone);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("claims");
