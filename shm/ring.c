@@ -535,6 +535,33 @@ shm_status_t shm_wait_bell(shm_reader_t *const *rs, int n, shm_doorbell_t *bell,
     return wait_any(rs, n, bell, seen, spin_ns, timeout_ns);
 }
 
+/* The wait of a process that cannot use futexes at all (futex.h,
+ * SHM_FUTEX_NONE): timed sleeps, looking at every ring and the bell between
+ * them. It sets no `sleepers` bit and no bell `sleeping` flag: nobody could
+ * wake it, and a set bit would make every writer enter the kernel per record. */
+static shm_status_t sleep_poll_any(shm_reader_t *const *rs, int n, shm_doorbell_t *bell,
+                                   uint32_t bell_seen, int64_t deadline)
+{
+    shm_status_t st = SHM_TIMEOUT;
+    for (;;) {
+        /* No store-load pair is needed: no sleeper bit, so no writer looks
+         * for us; any_ready's loads see each READY within one slice. */
+        if (any_ready(rs, n) || rung(bell, bell_seen)) {
+            st = SHM_OK;
+            break;
+        }
+        int rc = shm__sleep_slice(deadline);
+        if (rc == -ETIMEDOUT || rc == -EINTR) {
+            if (any_ready(rs, n) || rung(bell, bell_seen))
+                st = SHM_OK;
+            break;
+        }
+    }
+    for (int i = 0; i < n; i++)
+        shm__reader_touch(rs[i]);
+    return st;
+}
+
 static shm_status_t wait_any(shm_reader_t *const *rs, int n, shm_doorbell_t *bell, uint32_t bell_seen,
                              int64_t spin_ns, int64_t timeout_ns)
 {
@@ -557,6 +584,10 @@ static shm_status_t wait_any(shm_reader_t *const *rs, int n, shm_doorbell_t *bel
     _Atomic uint32_t *words[SHM_WAIT_MAX];
     uint32_t seen[SHM_WAIT_MAX];
     for (;;) {
+        /* Looked at on every turn: a failing futex call inside
+         * shm__futex_wait_any moves the process down a level and returns 0. */
+        if (shm__futex_mode() == SHM_FUTEX_NONE)
+            return sleep_poll_any(rs, n, bell, bell_seen, deadline);
         /* seq_cst, then the seq_cst loads in any_ready: the store-load pair
          * with shm_writer_wake, so a record published now is seen by one side. */
         for (int i = 0; i < n; i++)
@@ -574,6 +605,7 @@ static shm_status_t wait_any(shm_reader_t *const *rs, int n, shm_doorbell_t *bel
             seen[nw++] = bell_seen;
         }
         bool ready = any_ready(rs, n) || rung(bell, bell_seen);
+        /* Returns 0, -ETIMEDOUT or -EINTR only (futex.h). */
         int rc = ready ? 0 : shm__futex_wait_any(words, seen, nw, deadline);
         if (bell)
             shm__store_relaxed(&bell->sleeping, 0);

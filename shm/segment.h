@@ -52,6 +52,21 @@ static inline void shm_segment_keep_geometry(shm_segment_t *s)
     s->header_size = s->hdr->header_size;
 }
 
+/* True when the geometry kept in s is whole and fits the mapping: a known
+ * kind, a record size and capacity as shm_segment_validate demands, and
+ * header_size + capacity * record_size == s->size. shm_segment_map validates
+ * the live header and then copies it, so a peer rewriting the header between
+ * the two can leave a copy that was never validated; a reader that indexes
+ * records with the copy checks it with this first. */
+static inline bool shm_segment_geometry_ok(const shm_segment_t *s)
+{
+    return (s->kind == SHM_KIND_SPSC || s->kind == SHM_KIND_BROADCAST || s->kind == SHM_KIND_STATS) &&
+           s->record_size >= SHM_RECORD_MIN && s->record_size <= SHM_RECORD_MAX && s->record_size % 64 == 0 &&
+           s->capacity >= 2 && s->capacity <= SHM_CAPACITY_MAX && (s->capacity & (s->capacity - 1)) == 0 &&
+           s->header_size == sizeof(shm_header_t) &&
+           (uint64_t)s->header_size + (uint64_t)s->capacity * s->record_size == (uint64_t)s->size;
+}
+
 /* Builds "/<prefix>.<instance>.<ring>" into out. prefix and instance are
  * [A-Za-z0-9_-]{1,32}; ring is [A-Za-z0-9_.-]{1,64} and does not start with '.'.
  * NULL prefix or instance take the defaults. Returns 0, or -EINVAL with a

@@ -98,6 +98,13 @@ static uint32_t version_of(const char *name)
 int shmtool__open(shm_segment_t *seg, const char *name, char *why, size_t why_size)
 {
     int rc = shm_segment_map(seg, name, false);
+    if (rc == 0 && !shm_segment_geometry_ok(seg)) {
+        /* The header changed between its validation and the copy kept of it. */
+        rc = se_err(SE_ECORRUPT, "segment %s: header changed while it was being mapped (record size %u, "
+                    "capacity %u, header size %u for %zu bytes): a peer is rewriting it", name,
+                    seg->record_size, seg->capacity, seg->header_size, seg->size);
+        shm_segment_unmap(seg);
+    }
     if (rc == 0) {
         if (why_size)
             why[0] = '\0';
@@ -140,12 +147,16 @@ void shmtool__snapshot(const shm_segment_t *seg, shmtool_snap_t *s)
 {
     shm_header_t *h = seg->hdr;
     memset(s, 0, sizeof *s);
+    /* The geometry validated at map time, never the live header's: a peer
+     * may rewrite the header at any moment (geometry_changed says so). */
+    s->kind = seg->kind;
+    s->record_size = seg->record_size;
+    s->capacity = seg->capacity;
+    s->header_size = seg->header_size;
+    s->geometry_changed = !shmtool__same_geometry(seg);
     /* Written once by the creator before its release store of magic, which
-     * shm_segment_map's validation loaded with acquire. */
-    s->kind = h->kind;
-    s->record_size = h->record_size;
-    s->capacity = h->capacity;
-    s->header_size = h->header_size;
+     * shm_segment_map's validation loaded with acquire. For display only:
+     * nothing is sized or indexed with them. */
     s->record_type = h->record_type;
     s->created_ns = h->created_ns;
 
@@ -189,12 +200,21 @@ void shmtool__snapshot(const shm_segment_t *seg, shmtool_snap_t *s)
     s->retired = shm__load_acquire(&h->retired) != 0;
 }
 
-bool shmtool__same_geometry(const shm_segment_t *seg, const shmtool_snap_t *snap)
+bool shmtool__same_geometry(const shm_segment_t *seg)
 {
     const shm_header_t *h = seg->hdr;
-    return h->header_size == snap->header_size && h->record_size == snap->record_size &&
-           h->capacity == snap->capacity &&
-           (uint64_t)snap->header_size + (uint64_t)snap->capacity * snap->record_size == seg->size;
+    return h->kind == (uint32_t)seg->kind && h->header_size == seg->header_size &&
+           h->record_size == seg->record_size && h->capacity == seg->capacity;
+}
+
+void shmtool__describe_change(const shm_segment_t *seg, char *out, size_t out_size)
+{
+    const shm_header_t *h = seg->hdr;
+    /* One read of each field: they may change again while we print. */
+    uint32_t kind = h->kind, rs = h->record_size, cap = h->capacity, hs = h->header_size;
+    snprintf(out, out_size, "header changed after validation (kind/record size/capacity/header size "
+             "%u/%u/%u/%u, validated as %u/%u/%u/%u)", kind, rs, cap, hs, (unsigned)seg->kind,
+             seg->record_size, seg->capacity, seg->header_size);
 }
 
 static void list_add(const char *name, const char *ring, void *arg)

@@ -44,7 +44,9 @@ typedef struct {
     uint64_t last_active_ns;
 } shmtool_reader_t;
 
-/* Everything shmtool shows about one valid segment, read once. Reader
+/* Everything shmtool shows about one valid segment, read once. The geometry
+ * (kind, record_size, capacity, header_size) is the one validated when the
+ * segment was mapped (shm_segment_t's copy), never the live header's. Reader
  * positions are read before head, so head - position is never negative for a
  * well-behaved reader (a negative lag really means a position ahead of the writer). */
 typedef struct {
@@ -52,6 +54,7 @@ typedef struct {
     uint32_t record_size;
     uint32_t capacity;
     uint32_t header_size;
+    bool geometry_changed;        /* the live header no longer says the above: corrupt */
     uint32_t record_type;
     uint64_t created_ns;
     uint32_t writer_pid;
@@ -94,7 +97,9 @@ bool shmtool__sleep(double seconds);
  * us (SIGBUS). name is borrowed until the next call; NULL clears it. */
 void shmtool__reading(const char *name);
 
-/* Maps segment name read-only and validates it (shm_segment_map). Returns 0 or
+/* Maps segment name read-only and validates it (shm_segment_map), and checks
+ * that the geometry kept in seg fits the mapping (shm_segment_geometry_ok):
+ * every command sizes and indexes with that copy only. Returns 0 or
  * the negative code; on failure why holds a short operator-facing reason
  * ("missing", "not ready", "other layout version 7", "corrupt: bad magic ...")
  * and se_errmsg() the full message. */
@@ -109,9 +114,14 @@ int shmtool__open_ring(const shmtool_opts_t *o, shm_segment_t *seg);
  * and judges the liveness of every pid named there. */
 void shmtool__snapshot(const shm_segment_t *seg, shmtool_snap_t *snap);
 
-/* True while the header still has the geometry snap was taken with. Called
- * before each shm_peek, which indexes with the live header fields. */
-bool shmtool__same_geometry(const shm_segment_t *seg, const shmtool_snap_t *snap);
+/* True while the live header still says the geometry validated at map time
+ * (seg's copy). Nothing is indexed with the live header; a change only means
+ * a peer is corrupting the segment, which the commands report. */
+bool shmtool__same_geometry(const shm_segment_t *seg);
+
+/* One line for the operator: what the live header says now against what
+ * was validated. */
+void shmtool__describe_change(const shm_segment_t *seg, char *out, size_t out_size);
 
 /* Lists the segments of the instance in name order into list (free with
  * shmtool__list_free). Returns 0, or a negative code with a message. */

@@ -34,6 +34,12 @@ static void ls_read(const shmtool_entry_t *e, ls_row_t *row)
     row->rc = shmtool__open(&seg, e->name, row->why, sizeof row->why);
     if (row->rc == 0) {
         shmtool__snapshot(&seg, &row->snap);
+        if (row->snap.geometry_changed) {
+            char what[200];
+            shmtool__describe_change(&seg, what, sizeof what);
+            row->rc = SE_ECORRUPT;
+            snprintf(row->why, sizeof row->why, "corrupt: %s", what);
+        }
         shm_segment_unmap(&seg);
     } else if (row->rc == SE_EVERSION) {
         uint64_t owner;
@@ -252,6 +258,14 @@ int shmtool_info(const shmtool_opts_t *o)
         return SHMTOOL_EXIT_RUNTIME;
     shmtool_snap_t snap;
     shmtool__snapshot(&seg, &snap);
+    if (snap.geometry_changed) {
+        char what[200];
+        shmtool__describe_change(&seg, what, sizeof what);
+        fprintf(stderr, "shmtool: segment %s: %s: it is corrupt, or a peer is rewriting it\n", o->segment, what);
+        shm_segment_unmap(&seg);
+        shmtool__reading(NULL);
+        return SHMTOOL_EXIT_RUNTIME;
+    }
     shm_segment_unmap(&seg);
     shmtool__reading(NULL);
     uint64_t now = (uint64_t)clock_real_ns();

@@ -20,6 +20,15 @@ int shmtool_stats(const shmtool_opts_t *o)
                 o->instance, why);
         return SHMTOOL_EXIT_RUNTIME;
     }
+    if (!shmtool__same_geometry(&seg)) {
+        char what[200];
+        shmtool__describe_change(&seg, what, sizeof what);
+        fprintf(stderr, "shmtool: stats of process '%s' (%s): %s: it is corrupt, or a peer is rewriting it\n",
+                o->ring, name, what);
+        shm_segment_unmap(&seg);
+        return SHMTOOL_EXIT_RUNTIME;
+    }
+    /* Slots are read with the geometry validated at map time (seg's copy). */
     int rc = stats_render_prometheus(&seg, o->ring, stdout);
     if (rc < 0)
         fprintf(stderr, "shmtool: %s\n", se_errmsg());

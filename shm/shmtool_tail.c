@@ -62,12 +62,15 @@ static void record_one(tail_t *t)
     }
 }
 
-/* Prints records from t->next up to (not including) until. Returns 0, or -1
- * when the header's geometry changed under us (the segment is corrupt). */
+/* Prints records from t->next up to (not including) until. Buffers and
+ * indexes come from the geometry validated at map time (t->seg), so a peer
+ * rewriting the header cannot make us copy out of bounds; it only makes us
+ * stop. Returns 0, or -1 when the live header no longer says that geometry
+ * (the segment is being corrupted). */
 static int print_until(tail_t *t, uint64_t until)
 {
     while (t->next < until) {
-        if (!shmtool__same_geometry(&t->seg, &t->snap))
+        if (!shmtool__same_geometry(&t->seg))
             return -1;
         shm_status_t st = shm_peek(&t->seg, t->next, t->payload);
         if (st == SHM_EMPTY)
@@ -94,6 +97,16 @@ static int print_until(tail_t *t, uint64_t until)
     return 0;
 }
 
+/* Says why we stop reading a segment whose header a peer rewrites. */
+static void geometry_changed(const tail_t *t)
+{
+    char what[200];
+    shmtool__describe_change(&t->seg, what, sizeof what);
+    fflush(stdout);
+    fprintf(stderr, "shmtool: segment %s: %s; stopping (it is corrupt, or a peer is rewriting it)\n",
+            t->seg.name, what);
+}
+
 /* The segment's inode, or 0 when the name no longer exists. */
 static ino_t inode_of(const char *name)
 {
@@ -109,7 +122,7 @@ static int follow(tail_t *t, const shmtool_opts_t *o)
     while (!shmtool__stop) {
         bool retired = shm__load_acquire(&t->seg.hdr->retired) != 0;
         uint64_t head = head_of(t);
-        if (head - t->next > t->snap.capacity && head > t->next) {
+        if (head - t->next > t->seg.capacity && head > t->next) {
             report_skip(t, t->next, head, "fell more than a ring behind");
             t->next = head;
         }
@@ -153,27 +166,26 @@ int shmtool_tail(const shmtool_opts_t *o)
     if (!d)
         fprintf(stderr, "shmtool: no decoder for record type %u of %s; showing raw hex\n",
                 t.snap.record_type, o->segment);
-    t.payload_size = shm_payload_size(t.snap.record_size);
+    t.payload_size = shm_payload_size(t.seg.record_size);
     t.text_size = 2 * t.payload_size + 64;
     t.payload = malloc(t.payload_size);
     t.text = malloc(t.text_size);
     int rc = SHMTOOL_EXIT_OK;
     if (!t.payload || !t.text) {
-        fprintf(stderr, "shmtool: out of memory for records of %u bytes\n", t.snap.record_size);
+        fprintf(stderr, "shmtool: out of memory for records of %u bytes\n", t.seg.record_size);
         rc = SHMTOOL_EXIT_RUNTIME;
         goto out;
     }
 
     uint64_t head = head_of(&t);
     uint64_t want = o->count < 0 ? 10 : (uint64_t)o->count;
-    uint64_t held = head < t.snap.capacity ? head : t.snap.capacity;
+    uint64_t held = head < t.seg.capacity ? head : t.seg.capacity;
     t.next = head - (want < held ? want : held);
     int st = print_until(&t, head);
     if (st == 0 && o->follow)
         st = follow(&t, o);
     if (st < 0) {
-        fprintf(stderr, "shmtool: segment %s changed its geometry while being read: it is corrupt\n",
-                o->segment);
+        geometry_changed(&t);
         rc = SHMTOOL_EXIT_RUNTIME;
     }
     if (fflush(stdout) != 0)
@@ -196,7 +208,7 @@ int shmtool_record(const shmtool_opts_t *o)
         return SHMTOOL_EXIT_RUNTIME;
     shmtool__snapshot(&t.seg, &t.snap);
     int rc = SHMTOOL_EXIT_RUNTIME;
-    if (t.snap.record_type != SE_RECTYPE_IN || shm_payload_size(t.snap.record_size) < sizeof(se_in_rec_t)) {
+    if (t.snap.record_type != SE_RECTYPE_IN || shm_payload_size(t.seg.record_size) < sizeof(se_in_rec_t)) {
         fprintf(stderr, "shmtool: %s holds record type %u, not the in ring's market data\n",
                 o->segment, t.snap.record_type);
         goto out;
@@ -206,7 +218,7 @@ int shmtool_record(const shmtool_opts_t *o)
         fprintf(stderr, "shmtool: cannot write %s: %s\n", o->file, strerror(errno));
         goto out;
     }
-    t.payload_size = shm_payload_size(t.snap.record_size);
+    t.payload_size = shm_payload_size(t.seg.record_size);
     t.text_size = 1024;
     t.payload = malloc(t.payload_size);
     t.text = malloc(t.text_size);
@@ -217,8 +229,7 @@ int shmtool_record(const shmtool_opts_t *o)
     }
     t.next = head_of(&t); /* what passes from now on */
     if (follow(&t, o) < 0)
-        fprintf(stderr, "shmtool: segment %s changed its geometry while being read: it is corrupt\n",
-                o->segment);
+        geometry_changed(&t);
     else
         rc = SHMTOOL_EXIT_OK;
     fprintf(stderr, "shmtool: recorded %llu quotes to %s (%llu fills/positions not recorded)\n",

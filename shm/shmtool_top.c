@@ -52,6 +52,12 @@ static int screen_take(const shmtool_opts_t *o, screen_t *s)
         x->rc = shmtool__open(&seg, x->e.name, x->why, sizeof x->why);
         if (x->rc == 0) {
             shmtool__snapshot(&seg, &x->snap);
+            if (x->snap.geometry_changed) {
+                char what[200];
+                shmtool__describe_change(&seg, what, sizeof what);
+                x->rc = SE_ECORRUPT;
+                snprintf(x->why, sizeof x->why, "corrupt: %s", what);
+            }
             shm_segment_unmap(&seg);
         }
         shmtool__reading(NULL);

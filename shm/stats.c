@@ -121,6 +121,9 @@ static void print_labels(FILE *out, const char *process, const char *labels, con
 /* Reads slot i into a private copy; false when it is unused or not yet published. */
 static bool read_slot(const shm_segment_t *seg, uint32_t i, stats_metric_t *copy)
 {
+    /* Bounded by the mapping itself, whatever geometry a caller's seg holds. */
+    if ((uint64_t)seg->header_size + ((uint64_t)i + 1) * STATS_RECORD_SIZE > seg->size)
+        return false;
     const char *rec = (const char *)seg->hdr + seg->header_size + (size_t)i * STATS_RECORD_SIZE;
     /* Pairs with the release store that published the slot. */
     if (shm__load_acquire((_Atomic uint64_t *)rec) != SHM_SEQ_READY(i))
@@ -147,6 +150,10 @@ int stats_map(const shm_settings_t *set, const char *process, shm_segment_t *seg
         return rc;
     if ((rc = shm_segment_map(seg, name, false)) < 0)
         return rc;
+    if (!shm_segment_geometry_ok(seg)) {
+        shm_segment_unmap(seg);
+        return se_err(SE_ECORRUPT, "%s: header changed while it was being mapped", name);
+    }
     if (seg->kind != SHM_KIND_STATS || seg->record_size != STATS_RECORD_SIZE) {
         shm_segment_unmap(seg);
         return se_err(SE_ELAYOUT, "%s is not a stats block", name);

@@ -1,7 +1,9 @@
 /* test_ring_stress.c -- the rings between real processes: millions of
  * self-checking records, a deliberately slow broadcast reader, and writers and
- * readers SIGKILLed at random instants and restarted. Each helper process is
- * forked; results come back through shared anonymous memory and exit codes. */
+ * readers SIGKILLed at random instants and restarted, each with the record
+ * sizes the engine uses (64 to 384 bytes: common/records.h, SE_SPEC_*), so a
+ * record spans up to six cache lines. Each helper process is forked; results
+ * come back through shared anonymous memory and exit codes. */
 #include <check.h>
 #include <sched.h>
 #include <signal.h>
@@ -19,6 +21,82 @@ static const int64_t SECOND = 1000000000;
 static const int64_t SPIN_NS = 20000;
 
 static char name[SHM_NAME_MAX];
+
+/* ---- records of every size ------------------------------------------------------ */
+
+/* The record sizes under test: the 64-byte minimum and the engine's own
+ * (signal 128, in and risk 256, order 192 rounds between, exec 384). Tests
+ * loop over them (check's loop tests: _i is the index). */
+static const uint32_t SIZES[] = { 64, 128, 256, 384 };
+#define NSIZES ((int)(sizeof SIZES / sizeof SIZES[0]))
+#define MAX_RECORD 384u
+#define MAX_WORDS (MAX_RECORD / 8 - 1)
+
+/* A payload that proves its own integrity word by word: word 0 is the
+ * position, word 1 the writer's incarnation, every word after them a
+ * function of those two and its index, and the last word a checksum of all
+ * the others. A copy torn anywhere (words of two different writes, on any
+ * cache line) fails the check of some word. */
+typedef struct {
+    uint64_t w[MAX_WORDS];
+} payload_t;
+
+static uint32_t nwords; /* payload words of the current record size */
+
+static uint64_t mix(uint64_t x)
+{
+    x ^= x >> 33;
+    x *= 0xff51afd7ed558ccdull;
+    x ^= x >> 33;
+    x *= 0xc4ceb9fe1a85ec53ull;
+    return x ^ (x >> 33);
+}
+
+static uint64_t word_at(uint64_t pos, uint64_t incarnation, uint32_t i)
+{
+    return mix(pos * 64 + i + incarnation * 0x1000003);
+}
+
+static uint64_t payload_sum(const payload_t *p, uint32_t n)
+{
+    uint64_t h = 0x9e3779b97f4a7c15ull;
+    for (uint32_t i = 0; i + 1 < n; i++)
+        h = mix(h ^ p->w[i]);
+    return h;
+}
+
+static void payload_fill(payload_t *p, uint64_t pos, uint64_t incarnation, uint32_t n)
+{
+    p->w[0] = pos;
+    p->w[1] = incarnation;
+    for (uint32_t i = 2; i + 1 < n; i++)
+        p->w[i] = word_at(pos, incarnation, i);
+    p->w[n - 1] = payload_sum(p, n);
+}
+
+static bool payload_intact(const payload_t *p, uint32_t n)
+{
+    for (uint32_t i = 2; i + 1 < n; i++)
+        if (p->w[i] != word_at(p->w[0], p->w[1], i))
+            return false;
+    return p->w[n - 1] == payload_sum(p, n);
+}
+
+static uint64_t payload_pos(const payload_t *p)
+{
+    return p->w[0];
+}
+
+static uint64_t payload_incarnation(const payload_t *p)
+{
+    return p->w[1];
+}
+
+/* Scales a count for 64-byte records down for bigger ones: the same bytes. */
+static uint64_t scaled(uint64_t n64, uint32_t record_size)
+{
+    return n64 * 64 / record_size;
+}
 
 /* What the reader processes found, shared with the test process. */
 typedef struct {
@@ -65,9 +143,10 @@ static void teardown(void)
     test_ring_cleanup();
 }
 
-static void create_ring(shm_kind_t kind, uint32_t capacity)
+static void create_ring(shm_kind_t kind, uint32_t record_size, uint32_t capacity)
 {
-    spec = (shm_ring_spec_t){ kind, 64, capacity, 0 };
+    spec = (shm_ring_spec_t){ kind, record_size, capacity, 0 };
+    nwords = shm_payload_size(record_size) / 8;
     shm_writer_t w;
     ck_assert_msg(shm_writer_open(&w, name, &spec, NULL) == 0, "%s", se_errmsg());
     shm_writer_close(&w, false);
@@ -113,8 +192,8 @@ static int writer_main(void *arg)
     }
     signal_fd(job->ready_fd);
     while (w.prod_seq < job->stop_at) {
-        test_record_t rec;
-        test_record_fill(&rec, w.prod_seq, job->incarnation);
+        payload_t rec;
+        payload_fill(&rec, w.prod_seq, job->incarnation, nwords);
         if (shm_writer_write(&w, &rec) == SHM_OK) {
             busy_ns(job->work_ns);
             continue;
@@ -135,24 +214,25 @@ typedef struct {
 } reader_job_t;
 
 /* Checks one delivered record against what this reader expects at pos. */
-static void account(const test_record_t *rec, uint64_t pos)
+static void account(const payload_t *rec, uint64_t pos)
 {
-    if (!test_record_intact(rec)) {
+    if (!payload_intact(rec, nwords)) {
         res->torn++;
         return;
     }
-    if (rec->pos != pos)
+    uint64_t rpos = payload_pos(rec), inc = payload_incarnation(rec);
+    if (rpos != pos)
         res->misordered++;
-    if (rec->incarnation < res->last_incarnation)
+    if (inc < res->last_incarnation)
         res->incarnation_back++;
-    res->last_incarnation = rec->incarnation;
+    res->last_incarnation = inc;
     uint64_t seen = seen_upto(res);
-    if (rec->pos + 1 == seen) {
+    if (rpos + 1 == seen) {
         res->redelivered++;
     } else {
-        if (rec->pos < seen)
+        if (rpos < seen)
             res->misordered++;
-        shm__store_release(&res->progress, (delivered(res) + 1) << 32 | (rec->pos + 1));
+        shm__store_release(&res->progress, (delivered(res) + 1) << 32 | (rpos + 1));
     }
 }
 
@@ -179,7 +259,7 @@ static int reader_main(void *arg)
         uint64_t target = shm__load_acquire(&res->target);
         if (target && r.pos >= target)
             break;
-        test_record_t rec;
+        payload_t rec;
         shm_status_t st = shm_reader_peek(&r, &rec);
         if (st == SHM_LAPPED && owed)
             res->taken_then_lapped++;
@@ -259,19 +339,46 @@ static void wait_reader_at_head(const char *reader_name)
 
 static void assert_clean(void)
 {
-    ck_assert_uint_eq(res->torn, 0);
-    ck_assert_uint_eq(res->misordered, 0);
-    ck_assert_uint_eq(res->incarnation_back, 0);
-    ck_assert_uint_eq(res->bad_restart, 0);
-    ck_assert_int_eq(res->attach_error, 0);
+    ck_assert_msg(res->torn == 0, "%u-byte records: %llu torn", spec.record_size,
+                  (unsigned long long)res->torn);
+    ck_assert_msg(res->misordered == 0, "%u-byte records: %llu misordered", spec.record_size,
+                  (unsigned long long)res->misordered);
+    ck_assert_msg(res->incarnation_back == 0, "%u-byte records: %llu from an older writer", spec.record_size,
+                  (unsigned long long)res->incarnation_back);
+    ck_assert_msg(res->bad_restart == 0, "%u-byte records: %llu bad restarts", spec.record_size,
+                  (unsigned long long)res->bad_restart);
+    ck_assert_msg(res->attach_error == 0, "%u-byte records: attach error %d", spec.record_size,
+                  res->attach_error);
 }
 
 /* ---- the tests ------------------------------------------------------------------ */
 
-START_TEST(spsc_should_move_ten_million_records_between_processes_intact)
+/* The checker itself: a copy torn at any word, two writes of the same slot
+ * spliced, fails; so a torn copy across cache lines cannot pass unseen. */
+START_TEST(payload_check_should_catch_a_copy_torn_at_any_word)
 {
-    const uint64_t n = 10000000;
-    create_ring(SHM_KIND_SPSC, 4096);
+    nwords = shm_payload_size(SIZES[_i]) / 8;
+    payload_t a, b, torn;
+    payload_fill(&a, 100, 1, nwords);
+    payload_fill(&b, 100 + 4096, 1, nwords); /* the slot's next write */
+    ck_assert(payload_intact(&a, nwords) && payload_intact(&b, nwords));
+    for (uint32_t cut = 1; cut < nwords; cut++) {
+        torn = a;
+        memcpy(&torn.w[cut], &b.w[cut], (nwords - cut) * 8); /* the rest from the newer write */
+        ck_assert_msg(!payload_intact(&torn, nwords), "%u-byte record torn at word %u passed", SIZES[_i], cut);
+        torn = b;
+        torn.w[cut] = a.w[cut]; /* one stale word anywhere (word 1, the same writer's, may equal) */
+        if (a.w[cut] != b.w[cut])
+            ck_assert_msg(!payload_intact(&torn, nwords), "%u-byte record with stale word %u passed",
+                          SIZES[_i], cut);
+    }
+}
+END_TEST
+
+START_TEST(spsc_should_move_millions_of_records_of_every_size_between_processes_intact)
+{
+    const uint64_t n = scaled(10000000, SIZES[_i]);
+    create_ring(SHM_KIND_SPSC, SIZES[_i], 4096);
     shm__store_relaxed(&res->target, n);
     reader_job_t rj = { "stress", SHM_START_HEAD, -1, 0 };
     pid_t reader = start_reader(&rj);
@@ -288,8 +395,8 @@ END_TEST
 
 START_TEST(broadcast_slow_reader_should_count_drops_exactly_and_never_see_a_torn_record)
 {
-    const uint64_t n = 2000000;
-    create_ring(SHM_KIND_BROADCAST, 1024);
+    const uint64_t n = scaled(2000000, SIZES[_i]);
+    create_ring(SHM_KIND_BROADCAST, SIZES[_i], 1024);
     shm__store_relaxed(&res->target, n);
     /* The fast reader's findings go to a second result block. */
     result_t *slow = res;
@@ -318,9 +425,9 @@ END_TEST
 
 /* SIGKILLs a writer at a random instant 100 times, restarting it each time;
  * a reader runs throughout and checks every record. */
-static void kill_writer_100_times(shm_kind_t kind)
+static void kill_writer_100_times(shm_kind_t kind, uint32_t record_size)
 {
-    create_ring(kind, 4096);
+    create_ring(kind, record_size, 4096);
     reader_job_t rj = { "survivor", SHM_START_HEAD, -1, 0 };
     pid_t reader = start_reader(&rj);
     uint64_t rng = (uint64_t)time(NULL) ^ (uint64_t)getpid();
@@ -349,21 +456,22 @@ static void kill_writer_100_times(shm_kind_t kind)
 
 START_TEST(spsc_writer_killed_at_random_instants_should_resume_cleanly)
 {
-    kill_writer_100_times(SHM_KIND_SPSC);
+    kill_writer_100_times(SHM_KIND_SPSC, SIZES[_i]);
 }
 END_TEST
 
 START_TEST(broadcast_writer_killed_at_random_instants_should_resume_cleanly)
 {
-    kill_writer_100_times(SHM_KIND_BROADCAST);
+    kill_writer_100_times(SHM_KIND_BROADCAST, SIZES[_i]);
 }
 END_TEST
 
 /* SIGKILLs the reader at a random instant 100 times while one writer runs;
  * each restarted reader resumes from its slot. */
-static void kill_reader_100_times(shm_kind_t kind, uint64_t n, uint32_t writer_pause_ns)
+static void kill_reader_100_times(shm_kind_t kind, uint32_t record_size, uint64_t n,
+                                  uint32_t writer_pause_ns)
 {
-    create_ring(kind, 4096);
+    create_ring(kind, record_size, 4096);
     reader_job_t rj = { "phoenix", SHM_START_RESUME, -1, 0 };
     pid_t reader = start_reader(&rj);
     writer_job_t wj = { 1, n, -1, writer_pause_ns };
@@ -389,34 +497,41 @@ static void kill_reader_100_times(shm_kind_t kind, uint64_t n, uint32_t writer_p
 
 START_TEST(spsc_reader_killed_at_random_instants_should_lose_nothing)
 {
-    kill_reader_100_times(SHM_KIND_SPSC, 3000000, 0);
+    kill_reader_100_times(SHM_KIND_SPSC, SIZES[_i], scaled(3000000, SIZES[_i]), 0);
 }
 END_TEST
 
 START_TEST(broadcast_reader_killed_at_random_instants_should_count_every_loss)
 {
     /* Paced so that the reader is lapped only while it is dead or restarting. */
-    kill_reader_100_times(SHM_KIND_BROADCAST, 400000, 1000);
+    kill_reader_100_times(SHM_KIND_BROADCAST, SIZES[_i], 400000, 1000);
 }
 END_TEST
 
+/* Every case runs once per record size (_i indexes SIZES). */
 static Suite *stress_suite(void)
 {
     Suite *s = suite_create("ring_stress");
-    TCase *tc = tcase_create("processes");
+    TCase *tc = tcase_create("records");
+    tcase_add_loop_test(tc, payload_check_should_catch_a_copy_torn_at_any_word, 0, NSIZES);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("processes");
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_set_timeout(tc, 120);
-    tcase_add_test(tc, spsc_should_move_ten_million_records_between_processes_intact);
-    tcase_add_test(tc, broadcast_slow_reader_should_count_drops_exactly_and_never_see_a_torn_record);
+    tcase_add_loop_test(tc, spsc_should_move_millions_of_records_of_every_size_between_processes_intact, 0,
+                        NSIZES);
+    tcase_add_loop_test(tc, broadcast_slow_reader_should_count_drops_exactly_and_never_see_a_torn_record, 0,
+                        NSIZES);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("crashes");
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_set_timeout(tc, 120);
-    tcase_add_test(tc, spsc_writer_killed_at_random_instants_should_resume_cleanly);
-    tcase_add_test(tc, broadcast_writer_killed_at_random_instants_should_resume_cleanly);
-    tcase_add_test(tc, spsc_reader_killed_at_random_instants_should_lose_nothing);
-    tcase_add_test(tc, broadcast_reader_killed_at_random_instants_should_count_every_loss);
+    tcase_add_loop_test(tc, spsc_writer_killed_at_random_instants_should_resume_cleanly, 0, NSIZES);
+    tcase_add_loop_test(tc, broadcast_writer_killed_at_random_instants_should_resume_cleanly, 0, NSIZES);
+    tcase_add_loop_test(tc, spsc_reader_killed_at_random_instants_should_lose_nothing, 0, NSIZES);
+    tcase_add_loop_test(tc, broadcast_reader_killed_at_random_instants_should_count_every_loss, 0, NSIZES);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -2,7 +2,9 @@
  * (env SHMTOOL, default bin/shmtool) against rings made on a per-test instance,
  * and parses its JSON. Helper writers are forked processes, killed for real. */
 #include "common/err.h"
+#include "common/records.h"
 #include "shm/ring.h"
+#include "shm/stats.h"
 #include "tests/support/ring_fixture.h"
 #include "shm/segment.h"
 
@@ -92,6 +94,13 @@ static bool exists(const char *ring)
     if (fd >= 0)
         close(fd);
     return fd >= 0;
+}
+
+static int64_t mono_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
 static int64_t mono_ms(void)
@@ -1254,6 +1263,168 @@ START_TEST(help_and_no_arguments_should_print_usage)
 }
 END_TEST
 
+/* ---- a peer rewriting the header ------------------------------------------------ */
+
+/* Forks a hostile peer that rewrites the geometry words of segment `ring`
+ * (record_size, capacity, header_size) in a tight loop until killed, moving
+ * at random between the truth, states that still add up to the file's size
+ * (half or twice the record size) and states that do not, and holding each
+ * for a random 0-60 µs: long enough for a reader to validate one state and
+ * then size a buffer or check another. */
+static pid_t fork_hostile(const char *ring)
+{
+    size_t size;
+    shm_header_t *h = test_map_raw(seg(ring), &size);
+    ck_assert_ptr_nonnull(h);
+    pid_t pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) {
+        volatile uint32_t *rs = &h->record_size, *cap = &h->capacity, *hs = &h->header_size;
+        const uint32_t r0 = *rs, c0 = *cap, h0 = *hs;
+        uint64_t rng = (uint64_t)getpid();
+        for (;;) {
+            uint64_t x = test_rand(&rng);
+            switch (x % 5) {
+            case 0: *rs = r0; *cap = c0; *hs = h0; break;
+            case 1: *rs = r0 / 2; *cap = c0 * 2; break; /* fits the file: smaller records */
+            case 2: *rs = r0; *cap = c0; *hs = h0 + 64; break;
+            case 3: *hs = h0; *rs = r0 * 2; *cap = c0 / 2; break; /* fits the file: bigger records */
+            default: *rs = r0 / 2; *cap = c0; break; /* does not fit */
+            }
+            int64_t until = mono_ns() + (int64_t)((x >> 8) % 60000);
+            while (mono_ns() < until)
+                ;
+        }
+    }
+    munmap(h, size);
+    track(pid);
+    return pid;
+}
+
+/* shmtool survived: a normal exit (0, or 1 with its own message naming the
+ * segment, or the process for stats), and no sanitizer report (ASan also
+ * exits 1). */
+static void assert_survived(int code, const char *err, const char *what, const char *segment)
+{
+    ck_assert_msg(!strstr(err, "AddressSanitizer") && !strstr(err, "runtime error") &&
+                  !strstr(err, "LeakSanitizer"), "%s:\n%s", what, err);
+    ck_assert_msg(code == 0 || code == 1, "%s exited %d: %s", what, code, err);
+    if (code == 1)
+        ck_assert_msg(strncmp(err, "shmtool: ", 9) == 0 && strstr(err, segment) != NULL,
+                      "%s exited 1 without saying why: '%s'", what, err);
+}
+
+static void write_payloads(shm_writer_t *w, int n)
+{
+    static unsigned char p[SHM_RECORD_MAX];
+    for (int i = 0; i < n; i++) {
+        memset(p, 0xa0 + i % 16, shm_payload_size(w->seg.record_size));
+        ck_assert_int_eq(shm_writer_write(w, p), SHM_OK);
+    }
+}
+
+/* Runs a following command (tail -f, record) while the ring gets new
+ * records and the hostile peer rewrites its header; stops it with SIGTERM if
+ * it is still going. */
+static void follow_under_fire(shm_writer_t *w, char *const argv[], const char *what, const char *segment)
+{
+    proc_t p = spawn(argv);
+    static char out[1 << 16], err[1 << 13];
+    size_t olen = 0, elen = 0;
+    out[0] = err[0] = '\0';
+    int64_t deadline = mono_ms() + 20000;
+    for (int i = 0; i < 50; i++) {
+        write_payloads(w, 3);
+        drain(p.out, out, sizeof out, &olen, 5);
+        drain(p.err, err, sizeof err, &elen, 0);
+    }
+    kill(p.pid, SIGTERM);
+    while (drain(p.out, out, sizeof out, &olen, 50) && mono_ms() < deadline)
+        ;
+    while (drain(p.err, err, sizeof err, &elen, 50) && mono_ms() < deadline)
+        ;
+    int code = wait_exit(p.pid, deadline);
+    close(p.out);
+    close(p.err);
+    assert_survived(code, err, what, segment);
+}
+
+START_TEST(every_read_command_should_survive_a_peer_rewriting_the_header)
+{
+    /* The in ring as the engine makes it (256-byte records, decoded), and a
+     * stats block (256 slots of 256 bytes). */
+    shm_writer_t w, st;
+    shm_ring_spec_t in = SE_SPEC_IN(16);
+    ck_assert_msg(shm_writer_open(&w, seg("in"), &in, NULL) == 0, "%s", se_errmsg());
+    shm_ring_spec_t stats = { SHM_KIND_STATS, STATS_RECORD_SIZE, STATS_SLOTS, STATS_RECORD_TYPE };
+    ck_assert_msg(shm_writer_open(&st, seg("stats.victim"), &stats, NULL) == 0, "%s", se_errmsg());
+    write_payloads(&w, 40);
+    fork_hostile("in");
+    fork_hostile("stats.victim");
+
+    static result_t r;
+    char file[64];
+    snprintf(file, sizeof file, "/tmp/shmtool-%s.jsonl", inst);
+    for (int k = 0; k < 8; k++) {
+        for (int j = 0; j < 3; j++) {
+            run(&r, "tail", "in", "-n", "12", NULL);
+            assert_survived(r.code, r.err, "tail", seg("in"));
+        }
+        run(&r, "info", "in", NULL);
+        assert_survived(r.code, r.err, "info", seg("in"));
+        run(&r, "info", "in", "--json", NULL);
+        assert_survived(r.code, r.err, "info --json", seg("in"));
+        run(&r, "ls", NULL);
+        assert_survived(r.code, r.err, "ls", seg("in"));
+        run(&r, "ls", "--json", NULL);
+        assert_survived(r.code, r.err, "ls --json", seg("in"));
+        run(&r, "top", "-n", "2", "-d", "0.01", NULL);
+        assert_survived(r.code, r.err, "top", seg("in"));
+        run(&r, "stats", "victim", NULL);
+        assert_survived(r.code, r.err, "stats", "victim");
+        run(&r, "gc", "--dry-run", NULL);
+        assert_survived(r.code, r.err, "gc --dry-run", seg("in"));
+    }
+    char *tail_argv[] = { (char *)tool, "tail", "in", "-f", "-i", inst, NULL };
+    follow_under_fire(&w, tail_argv, "tail -f", seg("in"));
+    char *record_argv[] = { (char *)tool, "record", "in", file, "-i", inst, NULL };
+    follow_under_fire(&w, record_argv, "record", seg("in"));
+    unlink(file);
+    shm_writer_close(&st, true);
+    shm_writer_close(&w, true);
+}
+END_TEST
+
+START_TEST(tail_should_stop_saying_so_when_the_header_changes_under_it)
+{
+    shm_writer_t w;
+    shm_ring_spec_t in = SE_SPEC_IN(16);
+    ck_assert_msg(shm_writer_open(&w, seg("in"), &in, NULL) == 0, "%s", se_errmsg());
+    write_payloads(&w, 1);
+    char *argv[] = { (char *)tool, "tail", "in", "-f", "-n", "1", "-i", inst, NULL };
+    proc_t p = spawn(argv);
+    static char out[8192], err[4096];
+    size_t len = 0, elen = 0;
+    int64_t deadline = mono_ms() + 15000;
+    ck_assert_msg(read_lines(p.out, out, sizeof out, &len, 1, deadline) == 1, "no line: %s", out);
+    /* Smaller records and twice as many: adds up to the same size. */
+    w.seg.hdr->record_size = 128;
+    w.seg.hdr->capacity = 32;
+    write_payloads(&w, 1); /* through the writer's own validated copy */
+    int code = wait_exit(p.pid, deadline);
+    while (drain(p.err, err, sizeof err, &elen, 50) && mono_ms() < deadline)
+        ;
+    ck_assert_msg(code == 1, "tail -f exited %d: %s", code, err);
+    ck_assert_msg(strstr(err, "header changed") && strstr(err, "128") && strstr(err, seg("in")) &&
+                  strstr(err, "stopping"), "unclear: %s", err);
+    close(p.out);
+    close(p.err);
+    w.seg.hdr->record_size = SE_IN_RECORD_SIZE;
+    w.seg.hdr->capacity = 16;
+    shm_writer_close(&w, true);
+}
+END_TEST
+
 /* ---- top ---------------------------------------------------------------------- */
 
 START_TEST(top_should_print_every_ring_for_the_given_iterations)
@@ -1312,6 +1483,8 @@ static Suite *shmtool_suite(void)
     tcase_add_test(tc, a_missing_segment_should_be_a_runtime_error_naming_it);
     tcase_add_test(tc, help_and_no_arguments_should_print_usage);
     tcase_add_test(tc, top_should_print_every_ring_for_the_given_iterations);
+    tcase_add_test(tc, every_read_command_should_survive_a_peer_rewriting_the_header);
+    tcase_add_test(tc, tail_should_stop_saying_so_when_the_header_changes_under_it);
     suite_add_tcase(s, tc);
     return s;
 }
