@@ -27,10 +27,14 @@ const char *se_strerror(int code)
 
 int se_err(int code, const char *fmt, ...)
 {
+    /* Formatted apart first: callers may pass se_errmsg() itself as an
+     * argument, to add context to the message they were given. */
+    char msg[sizeof last_msg];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(last_msg, sizeof last_msg, fmt, ap);
+    vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
+    memcpy(last_msg, msg, sizeof msg);
     return code;
 }
 

@@ -235,6 +235,13 @@ int shm__segment_map(shm_segment_t *s, const char *name, bool writable, shm_reg_
     s->fd = fd;
     s->writable = writable;
     shm_segment_keep_geometry(s);
+    /* The copy is taken after the validation: a peer rewriting the header in
+     * between would leave one never validated. Everything indexes with it. */
+    if (!shm_segment_geometry_ok(s)) {
+        rc = se_err(SE_ECORRUPT, "segment %s: its header changed while it was read", name);
+        shm_segment_unmap(s);
+        return rc;
+    }
     if (reg == SHM_REG_NONE || s->kind == SHM_KIND_STATS)
         return 0;
     rc = shm__registry_map(s, reg == SHM_REG_WRITE);

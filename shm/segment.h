@@ -56,8 +56,8 @@ static inline void shm_segment_keep_geometry(shm_segment_t *s)
  * kind, a record size and capacity as shm_segment_validate demands, and
  * header_size + capacity * record_size == s->size. shm_segment_map validates
  * the live header and then copies it, so a peer rewriting the header between
- * the two can leave a copy that was never validated; a reader that indexes
- * records with the copy checks it with this first. */
+ * the two could leave a copy that was never validated: it checks the copy
+ * with this before it returns (and shmtool again, for its own reasons). */
 static inline bool shm_segment_geometry_ok(const shm_segment_t *s)
 {
     return (s->kind == SHM_KIND_SPSC || s->kind == SHM_KIND_BROADCAST || s->kind == SHM_KIND_STATS) &&

@@ -295,7 +295,7 @@ static uint64_t sleepers_of(shm_writer_t *w)
 {
     uint64_t bits = 0;
     for (int i = 0; i < NRINGS; i++)
-        bits |= shm__load_seq_cst(&w[i].seg.hdr->sleepers);
+        bits |= shm__load_seq_cst(&w[i].seg.reg->sleepers);
     return bits;
 }
 
@@ -430,9 +430,9 @@ static int writer_child(void *arg)
     send_byte(to_parent[1], 'o');
     for (uint64_t k = 0; k < WAKER_RECORDS && !res->failed[0]; k++) {
         int64_t deadline = clock_mono_ns() + 10 * SECOND;
-        while (shm__load_seq_cst(&w.seg.hdr->sleepers) == 0 && clock_mono_ns() < deadline)
+        while (shm__load_seq_cst(&w.seg.reg->sleepers) == 0 && clock_mono_ns() < deadline)
             shm__cpu_relax();
-        if (shm__load_seq_cst(&w.seg.hdr->sleepers) == 0)
+        if (shm__load_seq_cst(&w.seg.reg->sleepers) == 0)
             child_fail("the reader never slept");
         msg_t m = { .seq = k, .send_ns = clock_mono_ns() };
         if (shm_writer_write(&w, &m) != SHM_OK)
