@@ -148,3 +148,21 @@ int se_exec_to_text(const se_exec_rec_t *e, char *out, size_t size)
         put(&o, " reason=%s", reason);
     return finish(&o, out, size);
 }
+
+void se_exec_from_order(se_exec_rec_t *r, const se_order_rec_t *o, uint8_t kind)
+{
+    memset(r, 0, sizeof *r);
+    r->kind = kind;
+    r->action = o->action;
+    r->side = o->side;
+    r->order_type = o->order_type;
+    r->strategy_index = o->strategy_index;
+    r->ts_ingest_ns = o->ts_ingest_ns;
+    r->ts_strategy_ns = o->ts_strategy_ns;
+    r->ts_risk_ns = o->ts_risk_ns;
+    memcpy(r->symbol, o->symbol, sizeof r->symbol);
+    memcpy(r->client_order_id, o->client_order_id, sizeof r->client_order_id);
+    memcpy(r->strategy, o->strategy, sizeof r->strategy);
+    r->qty = o->qty;
+    r->price = o->price;
+}

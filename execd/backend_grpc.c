@@ -196,24 +196,11 @@ static void report(const slot_t *s, uint8_t kind, const char *order_id, const ch
 {
     const se_order_rec_t *o = &s->order;
     se_exec_rec_t r;
-    memset(&r, 0, sizeof r);
-    r.kind = kind;
-    r.action = o->action;
-    r.side = o->side;
-    r.order_type = o->order_type;
-    r.strategy_index = o->strategy_index;
-    r.ts_ingest_ns = o->ts_ingest_ns;
-    r.ts_strategy_ns = o->ts_strategy_ns;
-    r.ts_risk_ns = o->ts_risk_ns;
+    se_exec_from_order(&r, o, kind);
     r.ts_exec_ns = s->ts_exec_ns;
     r.ts_report_ns = now;
-    memcpy(r.symbol, o->symbol, sizeof r.symbol);
-    memcpy(r.client_order_id, o->client_order_id, sizeof r.client_order_id);
-    memcpy(r.strategy, o->strategy, sizeof r.strategy);
     copy_str(r.order_id, sizeof r.order_id, order_id);
     copy_str(r.reason, sizeof r.reason, reason);
-    r.qty = o->qty;
-    r.price = o->price;
     /* Fills arrive from the venue on NATS, not here: whatever was sent is
      * still open when it is acknowledged or cancelled. */
     r.leaves_qty = kind == SE_EXEC_REJECT ? 0 : o->qty;

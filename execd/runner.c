@@ -112,21 +112,8 @@ static void publish(void *ctx, const se_exec_rec_t *report)
 static void refuse(execd_t *x, const se_order_rec_t *o, exec_limit_t rule, int64_t now, int64_t mono)
 {
     se_exec_rec_t r;
-    memset(&r, 0, sizeof r);
-    r.kind = SE_EXEC_REJECT;
-    r.action = o->action;
-    r.side = o->side;
-    r.order_type = o->order_type;
-    r.strategy_index = o->strategy_index;
-    r.ts_ingest_ns = o->ts_ingest_ns;
-    r.ts_strategy_ns = o->ts_strategy_ns;
-    r.ts_risk_ns = o->ts_risk_ns;
+    se_exec_from_order(&r, o, SE_EXEC_REJECT); /* o's symbol terminated by the caller */
     r.ts_exec_ns = r.ts_report_ns = now;
-    memcpy(r.symbol, o->symbol, sizeof r.symbol); /* terminated by the caller */
-    memcpy(r.client_order_id, o->client_order_id, sizeof r.client_order_id);
-    memcpy(r.strategy, o->strategy, sizeof r.strategy);
-    r.qty = o->qty;
-    r.price = o->price;
     snprintf(r.reason, sizeof r.reason, "%s", exec_limit_name(rule));
     stats_add(x->rejects, 1);
     stats_add(x->limit_rejected[rule], 1);
