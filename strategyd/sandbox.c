@@ -243,6 +243,11 @@ static int apply_seccomp(sandbox_status_t *st)
          * futex wake of the hot path passes fewer comparisons. */
         seccomp_attr_set(ctx, SCMP_FLTATR_CTL_OPTIMIZE, 2) < 0)
         rc = se_err(-EINVAL, "sandbox: seccomp: cannot set the filter's attributes");
+    /* Every refused call is logged by the kernel (audit type 1326: pid,
+     * command, call number), so an attempt leaves a trace outside the
+     * process that made it. A kernel without the flag refuses quietly. */
+    if (rc == 0)
+        seccomp_attr_set(ctx, SCMP_FLTATR_CTL_LOG, 1);
     for (size_t i = 0; rc == 0 && i < sizeof denied / sizeof denied[0]; i++) {
 #if defined(__SANITIZE_ADDRESS__)
         /* The ASan build only: LeakSanitizer stops the process's own threads
