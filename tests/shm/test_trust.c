@@ -182,6 +182,12 @@ static int intrude_as_nobody(void *arg)
         return 4;
     if (shm_unlink(name) == 0 || errno != EACCES) /* /dev/shm is sticky */
         return 5;
+    /* Nor its registry, where a reader's position lives. */
+    char reg[2 * SHM_NAME_MAX];
+    const char *ring = strrchr(name, '.') + 1;
+    snprintf(reg, sizeof reg, "/dev/shm%.*s@spsc/%s", (int)(ring - 1 - name), name, ring);
+    if (open(reg, O_RDWR) >= 0 || errno != EACCES)
+        return 6;
     return 0;
 }
 
