@@ -56,7 +56,7 @@ cleanup() {
   trap - EXIT INT TERM
   [ -n "$sleeper" ] && kill "$sleeper" 2>/dev/null
   stop_all
-  rm -f /dev/shm/se."$base"-*
+  rm -rf /dev/shm/se."$base"-*
   rm -rf "$dir"
 }
 trap cleanup EXIT
@@ -73,13 +73,13 @@ http = { enabled = false; };  # no fixed port: another engine may run here
 CONF
 max_rates=()
 for _ in 1 2 3; do
-  rm -f /dev/shm/se."$base"-max.*
+  rm -rf /dev/shm/se."$base"-max.* /dev/shm/se."$base"-max@*
   t0=$(date +%s%N)
   "$bin/ingest" -c "$dir/max.conf" 2>/dev/null
   t1=$(date +%s%N)
   max_rates+=("$(( 5000000 * 1000000000 / (t1 - t0) ))")
 done
-rm -f /dev/shm/se."$base"-max.*
+rm -rf /dev/shm/se."$base"-max.* /dev/shm/se."$base"-max@*
 feed_max=$(printf '%s\n' "${max_rates[@]}" | sort -n | sed -n 2p)
 printf '%s\n' "${max_rates[@]}" | sort -n | awk '{r[NR]=$1} END {printf "  records/s: median %d (runs: %d %d %d)\n", r[2], r[1], r[2], r[3]}'
 
@@ -210,7 +210,7 @@ run_pipeline() { # rate label spin_us ("" = default)
   local conf="$dir/$inst.conf" logs="$dir/$inst" name s
   mkdir -p "$logs"
   write_conf "$conf" "$inst" "$rate" "$spin"
-  rm -f /dev/shm/se."$inst".*
+  rm -rf /dev/shm/se."$inst".* /dev/shm/se."$inst"@*
   echo "== $label: pipeline at $rate ticks/s for ${secs}s (instance $inst${spin:+, idleSpinUs $spin})"
   # Each stage is up before the next starts, as a supervisor would do it: a
   # strategy that opens before `exe` exists trades blind to its fills until it
@@ -235,7 +235,7 @@ run_pipeline() { # rate label spin_us ("" = default)
   if [ -n "$failed_stage" ]; then
     echo "  not measured: the pipeline did not come up (stage $failed_stage; logs below)" >&2
     tail -n 2 "$logs"/*.log >&2 || true
-    stop_all; rm -f /dev/shm/se."$inst".*
+    stop_all; rm -rf /dev/shm/se."$inst".* /dev/shm/se."$inst"@*
     return 1
   fi
 
@@ -262,7 +262,7 @@ run_pipeline() { # rate label spin_us ("" = default)
   if [ -n "$dead" ]; then
     echo "  not measured: exited during the window:$dead (logs in the lines below)" >&2
     tail -n 2 "$logs"/*.log >&2 || true
-    rm -f /dev/shm/se."$inst".*
+    rm -rf /dev/shm/se."$inst".* /dev/shm/se."$inst"@*
     return 1
   fi
 
@@ -288,7 +288,7 @@ run_pipeline() { # rate label spin_us ("" = default)
   local json row
   json=$("$report" "${common[@]}" "${cpu_args[@]}")
   row=$("$report" "${common[@]}" --row)
-  rm -f /dev/shm/se."$inst".*
+  rm -rf /dev/shm/se."$inst".* /dev/shm/se."$inst"@*
   runs+=("$json") rows+=("$row") cpu_rows+=("$cpu_line")
   echo "  $row"
   drops_at[$label]=$(printf '%s' "$json" | sed 's/.*"drops":\([0-9]*\).*/\1/')
