@@ -14,6 +14,7 @@ logdir=$(mktemp -d /tmp/strategy-engine-run.XXXXXX)
 
 stop_all() {
   trap - INT TERM
+  view_stop
   echo; echo "stopping: strategies, riskd, execd, ingest"
   engine_stop
   echo "log: $log"
@@ -22,8 +23,8 @@ stop_all() {
 trap stop_all INT TERM
 
 engine_start
-while true; do
-  sleep 1
-  engine_alive || exit 1
-  view_frame simulation
-done
+sim_view() { # every second until the engine dies
+  while sleep 1 && engine_alive; do view_frame simulation; done
+}
+view_run sim_view
+exit 1 # the view ended: the engine died (it said how)

@@ -28,10 +28,11 @@ engine_stop() {
 }
 
 # Returns 1, after saying why, when the supervisor or a started service died.
+# (In the view's child process the supervisor is not its child: no status.)
 engine_alive() {
   if [ -n "$sup" ] && ! kill -0 "$sup" 2>/dev/null; then
-    wait "$sup"
-    echo "$(basename "$0"): the supervisor exited with status $?; its log: $log" >&2
+    wait "$sup" 2>/dev/null
+    echo "$(basename "$0"): the supervisor exited (status $?, 127: unknown here); its log: $log" >&2
     grep '"level":"error"' "$log" | tail -n 3 >&2
     sup=
     return 1
@@ -57,6 +58,26 @@ services_stop() { # name...: stops the started services named, in that order
     wait "${pids[$name]}" 2>/dev/null
     unset "pids[$name]"
   done
+}
+
+# view_run FUNCTION: runs the live view loop in a child and waits for it.
+# The scripts' Ctrl-C/SIGTERM trap must run while the script sits in `wait`:
+# a trap that fires while bash reads a command substitution of the view can
+# fail to parse ("trap: unexpected EOF while looking for matching `)'", bash
+# 5.2) and end the script with status 1, stopping nothing. Returns when the
+# loop ends by itself (the engine or a service died); sets $view meanwhile.
+view=
+view_run() {
+  "$1" &
+  view=$!
+  wait "$view"
+  view=
+}
+
+# Stops the view loop, if it runs (first thing a stop does).
+view_stop() {
+  [ -n "$view" ] && kill "$view" 2>/dev/null && wait "$view" 2>/dev/null
+  view=
 }
 
 view_metric() { # process name-and-labels-regex -> sum of matching samples

@@ -21,6 +21,7 @@ cp "$template" "$conf"
 
 stop_all() {
   trap - INT TERM
+  view_stop
   echo; echo "stopping: md-publisher, the engine (strategies, riskd, execd, ingest), venue-sim, nats-server, redis-server"
   services_stop md-publisher
   engine_stop
@@ -72,14 +73,16 @@ sed -i -e "/^redis/s/port = [0-9]*;/port = $redis_port;/" \
 engine_start
 start md-publisher "$bin/md-publisher" --redis "127.0.0.1:$redis_port" --rate "${RATE:-20}"
 
-while true; do
-  sleep 1
-  engine_alive || { KEEP=1; stop_all; }
-  orders=$(grep -c '"rpc":"submit","[^}]*"duplicate":false' "$logdir/venue-orders.jsonl" 2>/dev/null)
-  retries=$(grep -c '"duplicate":true' "$logdir/venue-orders.jsonl" 2>/dev/null)
-  cancels=$(grep -c '"rpc":"cancel"' "$logdir/venue-orders.jsonl" 2>/dev/null)
-  fills=$(grep -c '^{"fill_id"' "$logdir/venue-fills.jsonl" 2>/dev/null)
-  view_frame live \
-    "venue-sim :$venue_port  orders ${orders:-0}  retried ${retries:-0}  cancels ${cancels:-0}  fills ${fills:-0}  (NATS fills booked by riskd: $(view_metric riskd '^fills_applied_total'))" \
-    "redis-server :$redis_port  nats-server :$nats_port (JetStream)  md-publisher ${RATE:-20} msgs/s  files: $logdir"
-done
+live_view() { # every second until the engine or a service dies
+  while sleep 1 && engine_alive; do
+    orders=$(grep -c '"rpc":"submit","[^}]*"duplicate":false' "$logdir/venue-orders.jsonl" 2>/dev/null)
+    retries=$(grep -c '"duplicate":true' "$logdir/venue-orders.jsonl" 2>/dev/null)
+    cancels=$(grep -c '"rpc":"cancel"' "$logdir/venue-orders.jsonl" 2>/dev/null)
+    fills=$(grep -c '^{"fill_id"' "$logdir/venue-fills.jsonl" 2>/dev/null)
+    view_frame live \
+      "venue-sim :$venue_port  orders ${orders:-0}  retried ${retries:-0}  cancels ${cancels:-0}  fills ${fills:-0}  (NATS fills booked by riskd: $(view_metric riskd '^fills_applied_total'))" \
+      "redis-server :$redis_port  nats-server :$nats_port (JetStream)  md-publisher ${RATE:-20} msgs/s  files: $logdir"
+  done
+}
+view_run live_view
+KEEP=1 stop_all # the view ended: something died (it said what); keep the files to look at

@@ -11,11 +11,6 @@ bindir=${SE_BIN_DIR:-$SRC/bin}
 for p in ingest strategyd riskd execd venue-sim md-publisher shmtool; do
   [ -x "$bindir/$p" ] || skip "no $bindir/$p (run make)"
 done
-# Under the ASan build the script sometimes dies of the SIGTERM it traps (2 runs
-# in 3 here, never with the release build): a race in the launcher not yet
-# found, left to the next session (issue note). The launcher is the same
-# script in both variants; the release run covers it.
-case "$bindir" in */build/asan/*|build/asan/*) skip "launcher's SIGTERM race under the ASan build (see the issue note)" ;; esac
 inst="t$$-runlive"
 sed -e "s/instance = \"live\"/instance = \"$inst\"/" -e 's/enabled = true; bind/enabled = false; bind/' \
     -e "s|pluginsDir = \"plugins\"|pluginsDir = \"$SRC/plugins\"|" \
