@@ -4,7 +4,6 @@
 
 #include <errno.h>
 #include <math.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -425,20 +424,6 @@ static void memo_done(book_t *b, const uint64_t *key, uint64_t h, int strategy)
         m->strategy = strategy;
 }
 
-bool book_cancel_refusal_closes(const char *reason)
-{
-    static const char *const closing[] = { "already_filled", "already filled", "unknown_order", "unknown order" };
-    char r[SE_REASON_MAX];
-
-    if (!reason)
-        return false;
-    snprintf(r, sizeof r, "%s", reason);
-    for (size_t i = 0; i < sizeof closing / sizeof closing[0]; i++)
-        if (strcmp(r, closing[i]) == 0)
-            return true;
-    return false;
-}
-
 int book_order_learn(book_t *b, const char *client_order_id, int strategy)
 {
     uint64_t key[ID_WORDS];
@@ -727,7 +712,7 @@ int book_on_exec(book_t *b, const se_exec_rec_t *e, book_change_t *chg)
     case SE_EXEC_CANCELLED: {
         /* A refused cancel leaves the order as it was, unless the venue
          * refused because it is no longer working there (filled). */
-        if (e->kind == SE_EXEC_REJECT && e->action == SE_ACTION_CANCEL && !book_cancel_refusal_closes(e->reason))
+        if (e->kind == SE_EXEC_REJECT && e->action == SE_ACTION_CANCEL && !se_cancel_refusal_closes(e->reason))
             return 0;
         uint64_t key[ID_WORDS];
         if (book__key_field(key, ID_WORDS, e->client_order_id) < 0)

@@ -20,8 +20,8 @@
  * for one the book never saw approved, its ACK) until the fills applied to
  * its id cover its quantity, a REJECT or CANCELLED names it, or the venue
  * refuses to cancel it because it is filled or unknown there
- * (book_cancel_refusal_closes). The book remembers the ids of orders that are
- * not open -- finished, or only named by fills that came first -- with the
+ * (se_cancel_refusal_closes, common/records.h). The book remembers the ids
+ * of orders that are not open -- finished, or only named by fills that came first -- with the
  * quantity filled and the strategy, so an ACK (or a duplicate ACK) that
  * arrives after the fills that complete its order does not open it again,
  * one that arrives after a partial fill opens only what is left, and a fill
@@ -363,13 +363,6 @@ int book_order_add(book_t *b, const char *client_order_id, int strategy, const c
  * remembered with a strategy. Returns 0, -EINVAL (bad id or strategy). O(1). */
 int book_order_learn(book_t *b, const char *client_order_id, int strategy);
 
-/* True if a REJECT of a CANCEL with this reason means the order no longer
- * works at the venue: it is filled ("already_filled", venue-sim), or the
- * venue does not know it ("unknown_order", venue-sim; "unknown order",
- * execd's simulator, which says so of a filled order too). Any other refusal
- * (venue unavailable, execd busy, ...) leaves the order as it was. */
-bool book_cancel_refusal_closes(const char *reason);
-
 /* Forgets an open order (rejected, cancelled, expired), releasing its pending
  * quantity. Returns 1 if it was open, 0 if unknown. O(1). */
 int book_order_remove(book_t *b, const char *client_order_id);
@@ -405,7 +398,7 @@ static inline int book_open_orders(const book_t *b) { return b->norders; }
 /* Applies one record of ring `exe`: FILL as book_apply_fill (with the
  * record's strategy_index and leaves_qty); REJECT of a NEW and CANCELLED
  * close the order; a REJECT of a CANCEL closes it if
- * book_cancel_refusal_closes(reason), else changes nothing; an ACK of a NEW
+ * se_cancel_refusal_closes(reason), else changes nothing; an ACK of a NEW
  * opens an order the book does not have open and has not seen finish, for
  * its quantity less the fills of its id already applied (a restarted riskd
  * that never saw it approved; an ACK after the fills that complete the order
