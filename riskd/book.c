@@ -735,9 +735,11 @@ int book_on_exec(book_t *b, const se_exec_rec_t *e, book_change_t *chg)
             return 0;
         double qty = e->qty > 0 ? e->qty : e->leaves_qty;
         char id[SE_ID_MAX], sym[SE_SYMBOL_MAX];
+        /* Fields from shared memory: an unterminated one is refused, not cut. */
+        if (!memchr(e->client_order_id, '\0', sizeof id) || !memchr(e->symbol, '\0', sizeof sym))
+            return 0;
         memcpy(id, e->client_order_id, sizeof id);
         memcpy(sym, e->symbol, sizeof sym);
-        id[SE_ID_MAX - 1] = sym[SE_SYMBOL_MAX - 1] = '\0';
         if (book_order_is_open(b, id))
             return 0;
         if (book_order_add(b, id, (int)e->strategy_index, sym, e->side, qty) < 0)
