@@ -210,6 +210,7 @@ VALGRIND_TESTS := tests/common/test_config tests/common/test_log tests/shm/test_
                   tests/riskd/test_health
 VALGRIND_TESTS += tests/execd/test_journal tests/execd/test_breaker tests/execd/test_limits
 VALGRIND_TESTS += tests/strategyd/test_python
+VALGRIND_TESTS += tests/riskd/test_recovery tests/strategyd/test_order_track
 VALGRIND_TESTS += tests/supervisor/test_policy
 VALGRIND_TESTS += tests/ingest/test_dedupe tests/ingest/test_hop tests/ingest/test_reply_pool
 valgrind: deps

@@ -166,3 +166,15 @@ void se_exec_from_order(se_exec_rec_t *r, const se_order_rec_t *o, uint8_t kind)
     r->qty = o->qty;
     r->price = o->price;
 }
+
+bool se_cancel_refusal_closes(const char *reason)
+{
+    static const char *const closing[] = { "already_filled", "already filled", "unknown_order", "unknown order" };
+
+    if (!reason)
+        return false;
+    for (size_t i = 0; i < sizeof closing / sizeof closing[0]; i++)
+        if (strncmp(reason, closing[i], SE_REASON_MAX) == 0)
+            return true;
+    return false;
+}

@@ -7,6 +7,7 @@
 #define SE_RECORDS_H
 
 #include <stddef.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "shm/layout.h"
@@ -260,5 +261,14 @@ int se_exec_to_text(const se_exec_rec_t *e, char *out, size_t size);
  * price, the hops' time stamps). The caller sets the rest (order_id, reason,
  * leaves_qty, ts_exec_ns, ts_report_ns). */
 void se_exec_from_order(se_exec_rec_t *r, const se_order_rec_t *o, uint8_t kind);
+
+/* True if a REJECT of a CANCEL with this reason means the order no longer
+ * works at the venue, so whoever tracks it must close it: the venue says it
+ * is filled ("already_filled", venue-sim) or does not know it
+ * ("unknown_order", venue-sim; "unknown order", execd's simulator, which
+ * says so of a filled order too). Any other refusal (venue unavailable,
+ * execd busy, ...) leaves the order as it was. Reads at most SE_REASON_MAX
+ * bytes of reason; NULL is false. */
+bool se_cancel_refusal_closes(const char *reason);
 
 #endif

@@ -134,11 +134,16 @@ int book_init(book_t *b, const book_config_t *cfg)
     b->symbols = calloc((size_t)c.max_symbols, sizeof *b->symbols);
     b->sym_slots = malloc(sym_size * sizeof *b->sym_slots);
     b->orders = calloc((size_t)c.max_orders, sizeof *b->orders);
+    b->memo_cap = (uint32_t)(2 * c.max_orders > BOOK_FILL_IDS_MIN ? 2 * c.max_orders : BOOK_FILL_IDS_MIN);
+    b->memo_keys = malloc((size_t)b->memo_cap * sizeof *b->memo_keys);
+    b->memo_hash = malloc((size_t)b->memo_cap * sizeof *b->memo_hash);
+    b->memo = malloc((size_t)b->memo_cap * sizeof *b->memo);
     b->fill_keys = malloc((size_t)c.fill_ids * sizeof *b->fill_keys);
     b->fill_hash = malloc((size_t)c.fill_ids * sizeof *b->fill_hash);
     if (!b->strategy_names || !b->cells || !b->symbols || !b->sym_slots || !b->orders || !b->fill_keys ||
-        !b->fill_hash || book__ix_init(&b->order_ix, (uint32_t)c.max_orders) < 0 ||
-        book__ix_init(&b->fill_ix, (uint32_t)c.fill_ids) < 0) {
+        !b->fill_hash || !b->memo_keys || !b->memo_hash || !b->memo ||
+        book__ix_init(&b->order_ix, (uint32_t)c.max_orders) < 0 ||
+        book__ix_init(&b->fill_ix, (uint32_t)c.fill_ids) < 0 || book__ix_init(&b->memo_ix, b->memo_cap) < 0) {
         rc = se_err(-ENOMEM, "book: out of memory for %d strategies x %d symbols, %d orders, %d fill ids",
                     c.max_strategies, c.max_symbols, c.max_orders, c.fill_ids);
         book_fini(b);
@@ -150,6 +155,9 @@ int book_init(book_t *b, const book_config_t *cfg)
     memset(b->orders, 0, (size_t)c.max_orders * sizeof *b->orders);
     memset(b->fill_keys, 0, (size_t)c.fill_ids * sizeof *b->fill_keys);
     memset(b->fill_hash, 0, (size_t)c.fill_ids * sizeof *b->fill_hash);
+    memset(b->memo_keys, 0, (size_t)b->memo_cap * sizeof *b->memo_keys);
+    memset(b->memo_hash, 0, (size_t)b->memo_cap * sizeof *b->memo_hash);
+    memset(b->memo, 0, (size_t)b->memo_cap * sizeof *b->memo);
     for (uint32_t i = 0; i < sym_size; i++)
         b->sym_slots[i] = -1;
     b->sym_mask = sym_size - 1;
@@ -168,8 +176,12 @@ void book_fini(book_t *b)
     free(b->orders);
     free(b->fill_keys);
     free(b->fill_hash);
+    free(b->memo_keys);
+    free(b->memo_hash);
+    free(b->memo);
     book__ix_fini(&b->order_ix);
     book__ix_fini(&b->fill_ix);
+    book__ix_fini(&b->memo_ix);
     memset(b, 0, sizeof *b);
 }
 
@@ -363,10 +375,76 @@ bool book_order_is_open(const book_t *b, const char *client_order_id)
     return book_order_is_open_key(b, key, book__hash(key, ID_WORDS));
 }
 
+/* ---- the memory of order ids that are not open ---- */
+
+/* The memo entry of this order id, or -1. */
+static int32_t memo_find(const book_t *b, const uint64_t *key, uint64_t h)
+{
+    const book__ix_t *ix = &b->memo_ix;
+
+    for (uint32_t i = (uint32_t)h & ix->mask; ix->s[i].id >= 0; i = (i + 1) & ix->mask) {
+        if (ix->s[i].h == (uint32_t)h && key_eq(b->memo_keys[ix->s[i].id], key))
+            return ix->s[i].id;
+    }
+    return -1;
+}
+
+/* The memo entry of this order id, made (nothing filled, no strategy, not
+ * done) if there is none; the oldest entry is forgotten when the memory is
+ * full. */
+static book__memo_t *memo_get(book_t *b, const uint64_t *key, uint64_t h)
+{
+    int32_t found = memo_find(b, key, h);
+    if (found >= 0)
+        return &b->memo[found];
+    uint32_t cap = b->memo_cap;
+    if (b->memo_count == cap) {
+        uint32_t old = b->memo_head;
+        uint32_t slot = book__ix_slot_of(&b->memo_ix, b->memo_hash[old], (int32_t)old);
+        if (slot != UINT32_MAX)
+            book__ix_delete(&b->memo_ix, slot);
+        b->memo_head = (old + 1) % cap;
+        b->memo_count--;
+    }
+    uint32_t id = (b->memo_head + b->memo_count) % cap;
+    memcpy(b->memo_keys[id], key, sizeof b->memo_keys[id]);
+    b->memo_hash[id] = (uint32_t)h;
+    b->memo[id] = (book__memo_t){ 0, -1, 0, { 0 } };
+    book__ix_insert(&b->memo_ix, h, (int32_t)id);
+    b->memo_count++;
+    return &b->memo[id];
+}
+
+/* Remembers that the order of this id finished (and whose it was). */
+static void memo_done(book_t *b, const uint64_t *key, uint64_t h, int strategy)
+{
+    book__memo_t *m = memo_get(b, key, h);
+    m->done = 1;
+    if (m->strategy < 0)
+        m->strategy = strategy;
+}
+
+int book_order_learn(book_t *b, const char *client_order_id, int strategy)
+{
+    uint64_t key[ID_WORDS];
+
+    if (book__key(key, ID_WORDS, client_order_id) < 0 || strategy < 0 || strategy >= b->nstrategies)
+        return -EINVAL;
+    uint64_t h = book__hash(key, ID_WORDS);
+    if (order_slot(b, key, h) != UINT32_MAX)
+        return 0;
+    book__memo_t *m = memo_get(b, key, h);
+    if (m->strategy < 0)
+        m->strategy = strategy;
+    return 0;
+}
+
 /* Changes an order's open quantity to open_qty (<= its current one),
  * releasing the difference from the pending sums; an order left with
- * (almost) nothing is removed from the table (slot is its index slot). */
-static void order_reduce(book_t *b, uint32_t slot, double open_qty)
+ * (almost) nothing is removed from the table (slot is its index slot), and
+ * remembered as finished if `finished` (the venue is done with it; not when
+ * riskd merely forgets an order it never sent). */
+static void order_reduce(book_t *b, uint32_t slot, double open_qty, bool finished)
 {
     int32_t id = b->order_ix.s[slot].id;
     book__order_t *o = &b->orders[id];
@@ -386,6 +464,8 @@ static void order_reduce(book_t *b, uint32_t slot, double open_qty)
         o->open_qty = open_qty;
         return;
     }
+    if (finished) /* an ACK or fill that comes later must not open it again */
+        memo_done(b, o->key, b->order_ix.s[slot].h, o->strategy);
     /* Sums of decimals do not return to exactly 0; the last order out sets it. */
     if (--c->open_orders == 0)
         c->pending_buy = c->pending_sell = 0;
@@ -410,6 +490,20 @@ int book_order_add(book_t *b, const char *client_order_id, int strategy, const c
     uint64_t h = book__hash(key, ID_WORDS);
     if (order_slot(b, key, h) != UINT32_MAX)
         return -EEXIST;
+    int32_t mid = memo_find(b, key, h);
+    if (mid >= 0) {
+        book__memo_t *m = &b->memo[mid];
+        if (m->done)
+            return -EEXIST;
+        /* Fills of this id came first (a venue fill on `in` ahead of the ACK
+         * on `exe`): only what they leave is open. */
+        if (!(qty - m->filled > qty * QTY_EPS_REL)) {
+            m->done = 1;
+            m->strategy = strategy;
+            return 0;
+        }
+        qty -= m->filled;
+    }
     if (b->order_free < 0) {
         b->stats.capacity_errors++;
         return -ENOSPC;
@@ -451,7 +545,7 @@ int book_order_remove(book_t *b, const char *client_order_id)
     slot = order_slot(b, key, book__hash(key, ID_WORDS));
     if (slot == UINT32_MAX)
         return 0;
-    order_reduce(b, slot, 0);
+    order_reduce(b, slot, 0, false);
     return 1;
 }
 
@@ -555,8 +649,20 @@ int book_apply_fill(book_t *b, const book_fill_t *f, book_change_t *chg)
     }
     if (f->client_order_id && f->client_order_id[0] && book__key(okey, ID_WORDS, f->client_order_id) >= 0)
         oslot = order_slot(b, okey, book__hash(okey, ID_WORDS));
-    if (oslot != UINT32_MAX)
+    book__memo_t *memo = NULL;
+    uint64_t oh = 0;
+    if (oslot != UINT32_MAX) {
         strategy = b->orders[b->order_ix.s[oslot].id].strategy;
+    } else if (f->client_order_id && f->client_order_id[0] && book__key(okey, ID_WORDS, f->client_order_id) >= 0) {
+        /* An order not open: finished, or not heard of yet. */
+        oh = book__hash(okey, ID_WORDS);
+        int32_t mid = memo_find(b, okey, oh);
+        if (mid >= 0) {
+            memo = &b->memo[mid];
+            if (memo->strategy >= 0)
+                strategy = memo->strategy;
+        }
+    }
     if (strategy < 0 || strategy >= b->nstrategies) {
         b->stats.fills_unattributed++;
         return -ENOENT;
@@ -570,7 +676,17 @@ int book_apply_fill(book_t *b, const book_fill_t *f, book_change_t *chg)
         double left = o->open_qty - f->qty;
         if (f->leaves_qty >= 0 && f->leaves_qty < left)
             left = f->leaves_qty;
-        order_reduce(b, oslot, left > 0 ? left : 0);
+        order_reduce(b, oslot, left > 0 ? left : 0, true);
+    } else if (oh) {
+        /* Counted against the id: the order's ACK, if it comes later, opens
+         * only what is left; one the venue says is done never opens. */
+        if (!memo)
+            memo = memo_get(b, okey, oh);
+        if (memo->strategy < 0)
+            memo->strategy = strategy;
+        memo->filled += f->qty;
+        if (f->leaves_qty == 0)
+            memo->done = 1;
     }
     b->realized += apply_to_cell(cell(b, strategy, s), f->side, f->qty, f->price);
     resum_symbol(b, s);
@@ -594,19 +710,50 @@ int book_on_exec(book_t *b, const se_exec_rec_t *e, book_change_t *chg)
     }
     case SE_EXEC_REJECT:
     case SE_EXEC_CANCELLED: {
-        if (e->kind == SE_EXEC_REJECT && e->action == SE_ACTION_CANCEL)
-            return 0; /* a refused cancel: the order is still what it was */
+        /* A refused cancel leaves the order as it was, unless the venue
+         * refused because it is no longer working there (filled). */
+        if (e->kind == SE_EXEC_REJECT && e->action == SE_ACTION_CANCEL && !se_cancel_refusal_closes(e->reason))
+            return 0;
         uint64_t key[ID_WORDS];
-        if (book__key(key, ID_WORDS, e->client_order_id) < 0)
+        if (book__key_field(key, ID_WORDS, e->client_order_id) < 0)
             return 0;
-        uint32_t slot = order_slot(b, key, book__hash(key, ID_WORDS));
-        if (slot == UINT32_MAX)
+        uint64_t h = book__hash(key, ID_WORDS);
+        uint32_t slot = order_slot(b, key, h);
+        if (slot == UINT32_MAX) { /* not open: an ACK that comes later must not open it */
+            memo_done(b, key, h, e->strategy_index < (uint32_t)b->nstrategies ? (int)e->strategy_index : -1);
             return 0;
-        order_reduce(b, slot, 0);
+        }
+        order_reduce(b, slot, 0, true);
         return 1;
     }
-    case SE_EXEC_ACK:
-        return 0;
+    case SE_EXEC_ACK: {
+        /* An order the book has open stays as it is (a duplicate ACK); one it
+         * does not have is opened unless it finished (restart: approved
+         * before the history of `ord`), less the fills of its id already
+         * applied (book_order_add). */
+        if (e->action != SE_ACTION_NEW || e->strategy_index >= (uint32_t)b->nstrategies)
+            return 0;
+        double qty = e->qty > 0 ? e->qty : e->leaves_qty;
+        char id[SE_ID_MAX], sym[SE_SYMBOL_MAX];
+        /* Fields from shared memory: an unterminated one is refused, not cut. */
+        if (!memchr(e->client_order_id, '\0', sizeof id) || !memchr(e->symbol, '\0', sizeof sym))
+            return 0;
+        memcpy(id, e->client_order_id, sizeof id);
+        memcpy(sym, e->symbol, sizeof sym);
+        if (book_order_is_open(b, id))
+            return 0;
+        if (book_order_add(b, id, (int)e->strategy_index, sym, e->side, qty) < 0)
+            return 0;
+        uint64_t key[ID_WORDS];
+        book__key(key, ID_WORDS, id);
+        uint32_t slot = order_slot(b, key, book__hash(key, ID_WORDS));
+        if (slot == UINT32_MAX)
+            return 0; /* covered by the fills that came first */
+        /* The venue's own count, when smaller (fills older than the rings). */
+        if (e->leaves_qty > 0 && e->leaves_qty < b->orders[b->order_ix.s[slot].id].open_qty)
+            order_reduce(b, slot, e->leaves_qty, true);
+        return 1;
+    }
     }
     return -EINVAL;
 }

@@ -16,8 +16,24 @@
  * the last book_daily_reset. A quantity within 1e-9 (relative) of zero after a
  * fill is zero: repeated decimal fills must not leave a 1e-17 position open.
  *
+ * Orders, in any order of events: an order is open from its approval (or,
+ * for one the book never saw approved, its ACK) until the fills applied to
+ * its id cover its quantity, a REJECT or CANCELLED names it, or the venue
+ * refuses to cancel it because it is filled or unknown there
+ * (se_cancel_refusal_closes, common/records.h). The book remembers the ids
+ * of orders that are not open -- finished, or only named by fills that came first -- with the
+ * quantity filled and the strategy, so an ACK (or a duplicate ACK) that
+ * arrives after the fills that complete its order does not open it again,
+ * one that arrives after a partial fill opens only what is left, and a fill
+ * that arrives after its order closed (a cancel that lost the race) is still
+ * booked to the order's strategy. The fills' cumulative quantity per order
+ * id decides; an exe fill's leaves_qty, when smaller, too.
+ *
  * Capacity: everything is allocated by book_init -- strategies x symbols
- * position cells, the open-order table, the fill-id memory -- and nothing
+ * position cells, the open-order table, the fill-id memory, the memory of
+ * order ids that are not open (max(BOOK_FILL_IDS_MIN, 2 x max_orders) of
+ * them; an ACK repeated after more than that many others finished would open
+ * its order again) -- and nothing
  * after. A full table is an error return (-ENOSPC, counted), never a crash and
  * never a silent overwrite. Fill ids are remembered for the last `fill_ids`
  * fills (oldest forgotten first), so a fill repeated after more than that
@@ -130,6 +146,16 @@ typedef struct {
     uint8_t pad[3];
 } book__order_t;
 
+/* Internal: what the book remembers of an order id that is not open (closed,
+ * or only heard of: learnt from an ACK, or named by a fill that came before
+ * the order). Kept for the last memo_cap such ids, oldest forgotten first. */
+typedef struct {
+    double filled;      /* applied fills while the order was not open */
+    int32_t strategy;   /* -1: not known */
+    uint8_t done;       /* finished: filled in full, cancelled or rejected */
+    uint8_t pad[3];
+} book__memo_t;
+
 /* The book. Embedded by the caller; book_init allocates its tables. */
 typedef struct {
     int max_strategies, max_symbols, max_orders, nfill_ids;
@@ -146,6 +172,11 @@ typedef struct {
     uint32_t *fill_hash;
     uint32_t fill_head, fill_count;
     book__ix_t fill_ix;
+    uint64_t (*memo_keys)[SE_ID_MAX / 8]; /* ring of the last memo_cap order ids */
+    uint32_t *memo_hash;
+    book__memo_t *memo;
+    uint32_t memo_cap, memo_head, memo_count;
+    book__ix_t memo_ix;
     double realized, unrealized, equity, peak;
     double day_start_equity;
     int64_t day_start_ns;
@@ -306,7 +337,9 @@ int book_mark(book_t *b, const char *symbol, double mid, int64_t ts_ns);
 /* Applies one fill, once: a fill_id seen among the last fill_ids fills is
  * ignored. Reduces the order's open quantity (removing it when nothing is
  * left) if client_order_id names an open order; the order's strategy wins
- * over f->strategy. Updates the position, realised PnL, the symbol's sums,
+ * over f->strategy. A fill of an order that is not open is counted against
+ * its id (see "Orders" above) and booked to the strategy remembered for the
+ * id, if any, else to f->strategy. Updates the position, realised PnL, the symbol's sums,
  * equity and peak. Returns 1 (applied; *chg, if not NULL, names the position),
  * 0 (duplicate; counted, nothing changed), -EINVAL (invalid fill; counted),
  * -ENOENT (no strategy to book it to; counted) or -ENOSPC (symbol table full;
@@ -314,11 +347,21 @@ int book_mark(book_t *b, const char *symbol, double mid, int64_t ts_ns);
 int book_apply_fill(book_t *b, const book_fill_t *f, book_change_t *chg);
 
 /* Records an order riskd approved, so its quantity counts as pending on its
- * side until it fills, is rejected or is cancelled. Returns 0, -EINVAL (bad
- * id, symbol, side, strategy or qty), -EEXIST (client_order_id already open)
- * or -ENOSPC (order or symbol table full; counted). O(1). */
+ * side until it fills, is rejected or is cancelled. Fills of its id applied
+ * before it (they came first) are taken off: an order they cover in full is
+ * remembered as finished and not opened. Returns 0 (open, or covered by
+ * earlier fills), -EINVAL (bad id, symbol, side, strategy or qty), -EEXIST
+ * (client_order_id already open, or an order of that id finished) or
+ * -ENOSPC (order or symbol table full; counted). O(1). */
 int book_order_add(book_t *b, const char *client_order_id, int strategy, const char *symbol, uint8_t side,
                    double qty);
+
+/* Remembers whose order client_order_id is without opening it: a restarted
+ * riskd learns every acknowledged order from `exe` before it replays the
+ * rings, so a venue fill on `in` that precedes its order's ACK is booked to
+ * the right strategy. Changes nothing if the order is open or already
+ * remembered with a strategy. Returns 0, -EINVAL (bad id or strategy). O(1). */
+int book_order_learn(book_t *b, const char *client_order_id, int strategy);
 
 /* Forgets an open order (rejected, cancelled, expired), releasing its pending
  * quantity. Returns 1 if it was open, 0 if unknown. O(1). */
@@ -353,9 +396,14 @@ static inline int book_open_orders(const book_t *b) { return b->norders; }
 /* ---- ring records ---- */
 
 /* Applies one record of ring `exe`: FILL as book_apply_fill (with the
- * record's strategy_index and leaves_qty); REJECT and CANCELLED remove the
- * order; ACK changes nothing. Returns what book_apply_fill returns for a
- * FILL; 1 if an order was removed, else 0; -EINVAL for an unknown kind. */
+ * record's strategy_index and leaves_qty); REJECT of a NEW and CANCELLED
+ * close the order; a REJECT of a CANCEL closes it if
+ * se_cancel_refusal_closes(reason), else changes nothing; an ACK of a NEW
+ * opens an order the book does not have open and has not seen finish, for
+ * its quantity less the fills of its id already applied (a restarted riskd
+ * that never saw it approved; an ACK after the fills that complete the order
+ * opens nothing). Returns what book_apply_fill returns for a FILL; 1 if an
+ * order was closed or opened, else 0; -EINVAL for an unknown kind. */
 int book_on_exec(book_t *b, const se_exec_rec_t *e, book_change_t *chg);
 
 /* Applies one record of ring `in`: a QUOTE marks its symbol at the mid of bid

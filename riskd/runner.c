@@ -354,29 +354,40 @@ static int recover_approved(riskd_t *d, int64_t since)
     return n;
 }
 
-/* One report of `exe` during recovery: an ACK of an order riskd no longer
- * knows (approved before the history of `ord`) opens it again; the rest as
- * in normal operation. */
+/* One report of `exe` during recovery, as in normal operation (book.h,
+ * book_on_exec: an ACK of an order riskd no longer knows -- approved before
+ * the history of `ord` -- opens what its fills left of it). */
 static void recover_exec(riskd_t *d, se_exec_rec_t *e, uint64_t *fills)
 {
     e->symbol[SE_SYMBOL_MAX - 1] = e->client_order_id[SE_ID_MAX - 1] = e->fill_id[SE_ID_MAX - 1] = '\0';
     if (on_venue(d, e)) /* the last word on the venue still holds */
         return;
-    if (e->kind == SE_EXEC_ACK && e->action == SE_ACTION_NEW && e->strategy_index < (uint32_t)d->nstrategies &&
-        !book_order_is_open(&d->book, e->client_order_id)) {
-        double open = e->leaves_qty > 0 ? e->leaves_qty : e->qty;
-        book_order_add(&d->book, e->client_order_id, (int)e->strategy_index, e->symbol, e->side, open);
-        return;
-    }
     book_change_t chg;
     if (book_on_exec(&d->book, e, &chg) == 1 && e->kind == SE_EXEC_FILL)
         (*fills)++;
 }
 
+/* Whose orders the acks of `exe` name, learnt before anything is replayed:
+ * the venue publishes a fill before it answers the order, so a fill on `in`
+ * may precede the ACK that tells whose order it is. */
+static void learn_owners(riskd_t *d, uint64_t from)
+{
+    const shm_reader_t *exe = &d->exe.r;
+    se_exec_rec_t e;
+    for (uint64_t at = from; at < exe->pos; at++) {
+        if (shm_peek(&exe->seg, at, &e) != SHM_OK || e.kind != SE_EXEC_ACK || e.action != SE_ACTION_NEW)
+            continue;
+        e.client_order_id[SE_ID_MAX - 1] = '\0';
+        book_order_learn(&d->book, e.client_order_id, (int)e.strategy_index);
+    }
+}
+
 /* A restarted riskd rebuilds what it knew from the rings' history: open
  * orders from its own ring `ord` and the acks in `exe`, positions from the
- * fills in `exe` (simulation) and `in` (live), the two replayed in time order
- * so that a venue fill meets the order it fills. An order approved and
+ * fills in `exe` (simulation) and `in` (live), the two replayed in time order.
+ * The book gives the same result in any causally valid order of those
+ * events (book.h, "Orders"): fills before or after acks, duplicates, refused
+ * cancels of filled orders. An order approved and
  * acknowledged before the oldest record still in `exe` is beyond this memory
  * (README: limits). */
 static void recover(riskd_t *d)
@@ -389,6 +400,7 @@ static void recover(riskd_t *d)
     while (e_at < exe->pos && !(have_e = shm_peek(&exe->seg, e_at, &e) == SHM_OK))
         e_at++;
     int orders = recover_approved(d, have_e ? e.ts_report_ns : INT64_MIN);
+    learn_owners(d, e_at);
     uint64_t fills = 0;
     for (;;) {
         while (!have_e && ++e_at < exe->pos)

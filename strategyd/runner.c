@@ -227,6 +227,7 @@ static void deliver_fill(runner_t *r, const char *fill_id, const char *client_or
 {
     if (!own_order(r, client_order_id) || !first_sighting(r, fill_id))
         return;
+    order_track_fill(&r->orders, client_order_id, symbol, qty);
     strat_fill_t fill = { fill_id, client_order_id, symbol, side == SE_SIDE_SELL ? STRAT_SELL : STRAT_BUY,
                           qty, price, ts };
     stats_add(r->fills, 1);
@@ -259,6 +260,8 @@ static void handle_exec(runner_t *r, se_exec_rec_t *e)
 {
     e->symbol[SE_SYMBOL_MAX - 1] = e->client_order_id[SE_ID_MAX - 1] = '\0';
     e->fill_id[SE_ID_MAX - 1] = e->reason[SE_REASON_MAX - 1] = '\0';
+    if (own_order(r, e->client_order_id))
+        order_track_report(&r->orders, e);
     if (e->kind == SE_EXEC_FILL)
         deliver_fill(r, e->fill_id, e->client_order_id, e->symbol, e->side, e->qty, e->price,
                      e->ts_report_ns);
@@ -303,6 +306,7 @@ static void handle_risk(runner_t *r, se_risk_rec_t *k)
     /* riskd still counts an order of a run before this one as working: it
      * would fill behind the strategy's back (see cancel_orphans). */
     else if (k->kind == SE_RISK_OPEN_ORDER && previous_run(r, k->client_order_id) &&
+             !order_track_is_finished(&r->orders, k->client_order_id) &&
              cancel_orphan(r, k->client_order_id, k->symbol))
         log_warn("cancelling an order a previous run left working", LOG_STR("strategy", r->host.name),
                  LOG_STR("client_order_id", k->client_order_id));
@@ -326,50 +330,36 @@ static void apply_fill(recovered_t *p, double signed_qty, double price)
         p->avg_price = 0;
 }
 
-#define RECOVERY_ORDERS 256
-
 typedef struct {
     recovered_t pos[64];
     int npos;
     uint64_t fills;
-    /* Orders of ours still working at the venue, as `exe` tells it. */
-    struct {
-        char id[SE_ID_MAX];
-        char symbol[SE_SYMBOL_MAX];
-        bool open;
-    } orders[RECOVERY_ORDERS];
-    int norders;
 } recovery_t;
 
-/* Follows one order through its reports: open after its ACK, closed by its
- * (whole) FILL, a CANCELLED or a REJECT. */
-static void track_order(recovery_t *rc, const se_exec_rec_t *e)
+typedef struct {
+    runner_t *r;
+    int cancelled;
+} orphan_sweep_t;
+
+static void cancel_one(void *ctx, const order_track_entry_t *o)
 {
-    int i = 0;
-    while (i < rc->norders && strcmp(rc->orders[i].id, e->client_order_id) != 0)
-        i++;
-    if (i == rc->norders) {
-        if (e->kind != SE_EXEC_ACK || rc->norders == RECOVERY_ORDERS)
-            return;
-        memcpy(rc->orders[i].id, e->client_order_id, SE_ID_MAX);
-        memcpy(rc->orders[i].symbol, e->symbol, SE_SYMBOL_MAX);
-        rc->norders++;
-    }
-    rc->orders[i].open = e->kind == SE_EXEC_ACK || (e->kind == SE_EXEC_FILL && e->leaves_qty > 0);
+    orphan_sweep_t *sw = ctx;
+    if (previous_run(sw->r, o->id) && cancel_orphan(sw->r, o->id, o->symbol))
+        sw->cancelled++;
 }
 
 /* The strategy that sent them is gone with its memory of them: orders still
- * working would fill behind the new one's back. Cancel them; fills that beat
- * the cancel still reach the strategy and move its position. */
-static void cancel_orphans(runner_t *r, const recovery_t *rc)
+ * working would fill behind the new one's back. Cancel them -- only those
+ * still working: an order whose fills (on `exe` or `in`) cover it, or that
+ * the venue answered for good, is left alone. Fills that beat the cancel
+ * still reach the strategy and move its position. */
+static void cancel_orphans(runner_t *r)
 {
-    int cancelled = 0;
-    for (int i = 0; i < rc->norders; i++)
-        if (rc->orders[i].open && cancel_orphan(r, rc->orders[i].id, rc->orders[i].symbol))
-            cancelled++;
-    if (cancelled)
+    orphan_sweep_t sw = { r, 0 };
+    order_track_for_each_working(&r->orders, cancel_one, &sw);
+    if (sw.cancelled)
         log_warn("cancelling orders left working by the previous run", LOG_STR("strategy", r->host.name),
-                 LOG_INT("orders", cancelled));
+                 LOG_INT("orders", sw.cancelled));
 }
 
 static void recover_one(runner_t *r, recovery_t *rc, const char *fill_id, const char *coid,
@@ -377,6 +367,7 @@ static void recover_one(runner_t *r, recovery_t *rc, const char *fill_id, const 
 {
     if (!own_order(r, coid) || !(qty > 0) || !(price > 0) || !first_sighting(r, fill_id))
         return;
+    order_track_fill(&r->orders, coid, symbol, qty);
     int i = 0;
     while (i < rc->npos && strcmp(rc->pos[i].symbol, symbol) != 0)
         i++;
@@ -397,7 +388,9 @@ static void recover_one(runner_t *r, recovery_t *rc, const char *fill_id, const 
  * still in `in` (live) and `exe` (simulation) from before this process
  * started are summed per symbol and handed over through on_position_update,
  * before the strategy starts and before it sees any tick. Their fill ids are
- * remembered, so a fill seen again later is not applied twice. */
+ * remembered, so a fill seen again later is not applied twice. The same
+ * fills and the reports of `exe` tell which orders still work (order_track):
+ * those of the previous run are cancelled. */
 static void recover_positions(runner_t *r)
 {
     recovery_t rc = { .npos = 0 };
@@ -419,12 +412,13 @@ static void recover_positions(runner_t *r)
             e.symbol[SE_SYMBOL_MAX - 1] = e.client_order_id[SE_ID_MAX - 1] = e.fill_id[SE_ID_MAX - 1] = '\0';
             if (!own_order(r, e.client_order_id))
                 continue;
-            track_order(&rc, &e);
+            e.reason[SE_REASON_MAX - 1] = '\0';
+            order_track_report(&r->orders, &e);
             if (e.kind == SE_EXEC_FILL)
                 recover_one(r, &rc, e.fill_id, e.client_order_id, e.symbol, e.side, e.qty, e.price);
         }
     }
-    cancel_orphans(r, &rc);
+    cancel_orphans(r);
     for (int i = 0; i < rc.npos; i++) {
         strat_position_t p = { rc.pos[i].symbol, rc.pos[i].qty, rc.pos[i].avg_price, clock_real_ns() };
         if (r->strat.plugin->on_position_update(r->state, &p) < 0)
@@ -440,6 +434,7 @@ static void recover_positions(runner_t *r)
 int runner_prepare(runner_t *r, const cfg_t *cfg, const shm_settings_t *set, const char *name)
 {
     memset(r, 0, sizeof *r);
+    order_track_init(&r->orders);
     r->spin_ns = set->idle_spin_ns;
     int rc;
     if ((rc = host_init(&r->host, cfg, name)) < 0 || (rc = find_index(cfg, name, &r->index)) < 0 ||

@@ -16,6 +16,7 @@
 #include "shm/settings.h"
 #include "shm/stats.h"
 #include "strategyd/host.h"
+#include "strategyd/order_track.h"
 
 #define RUNNER_MAX_SIGNALS 16 /* per callback: the host buffer handed to on_market_data */
 #define RUNNER_DEFAULT_SIGNAL_CAPACITY 4096
@@ -54,6 +55,7 @@ typedef struct {
     unsigned orphans_next;
     uint64_t fill_memory[RUNNER_FILL_MEMORY]; /* hashes of recent fill ids */
     unsigned fill_memory_next;
+    order_track_t orders; /* which of our orders still work (from exe and in) */
     int64_t next_heartbeat_ns, next_full_log_ns, next_attach_ns;
     strat_signal_t out[RUNNER_MAX_SIGNALS];
     bool metrics_refused;      /* a metric name was left out (logged once) */

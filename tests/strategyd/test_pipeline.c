@@ -347,6 +347,88 @@ START_TEST(restarted_strategy_should_recover_its_position_and_cancel_its_orphans
 }
 END_TEST
 
+/* Live mode: fills come on `in` (NATS), acks on `exe`, and the venue
+ * publishes a fill before it answers. A restarted strategy must count those
+ * fills against its orders: one they cover is not cancelled. */
+START_TEST(restarted_strategy_should_not_cancel_orders_filled_on_ring_in)
+{
+    write_config("simulation");
+    char name[SHM_NAME_MAX];
+    ring_name("in", name);
+    shm_ring_spec_t spec = { SHM_KIND_BROADCAST, SE_IN_RECORD_SIZE, 65536, SE_RECTYPE_IN };
+    shm_writer_t w;
+    ck_assert_int_eq(shm_writer_open(&w, name, &spec, NULL), 0);
+    /* Order 2 (buy 2) filled in two parts, one repeated; order 4 (buy 3) filled 1. */
+    static const struct {
+        const char *fill_id, *order;
+        double qty;
+    } fills[] = { { "vf-1", "momentum-1732400000-2", 1 },
+                  { "vf-2", "momentum-1732400000-2", 1 },
+                  { "vf-1", "momentum-1732400000-2", 1 }, /* the same fill again */
+                  { "vf-3", "momentum-1732400000-4", 1 } };
+    se_in_rec_t fill;
+    for (size_t i = 0; i < sizeof fills / sizeof fills[0]; i++) {
+        memset(&fill, 0, sizeof fill);
+        fill.kind = SE_IN_FILL;
+        strcpy(fill.symbol, "BTC-USD");
+        strcpy(fill.u.fill.fill_id, fills[i].fill_id);
+        strcpy(fill.u.fill.client_order_id, fills[i].order);
+        fill.u.fill.side = SE_SIDE_BUY;
+        fill.u.fill.qty = fills[i].qty;
+        fill.u.fill.price = 100;
+        ck_assert_int_eq(shm_writer_write(&w, &fill), SHM_OK);
+    }
+    /* The acks come after the fills; order 3's cancel was refused: filled
+     * (its fill is older than the ring). Order 4 still works. */
+    char exe_name[SHM_NAME_MAX];
+    ring_name("exe", exe_name);
+    shm_ring_spec_t exe_spec = { SHM_KIND_BROADCAST, SE_EXEC_RECORD_SIZE, 1024, SE_RECTYPE_EXEC };
+    shm_writer_t exe;
+    ck_assert_int_eq(shm_writer_open(&exe, exe_name, &exe_spec, NULL), 0);
+    se_exec_rec_t rep;
+    memset(&rep, 0, sizeof rep);
+    strcpy(rep.symbol, "BTC-USD");
+    rep.kind = SE_EXEC_ACK;
+    rep.action = SE_ACTION_NEW;
+    rep.side = SE_SIDE_BUY;
+    rep.qty = rep.leaves_qty = 2;
+    strcpy(rep.client_order_id, "momentum-1732400000-2");
+    ck_assert_int_eq(shm_writer_write(&exe, &rep), SHM_OK);
+    ck_assert_int_eq(shm_writer_write(&exe, &rep), SHM_OK); /* a duplicate ack */
+    rep.qty = rep.leaves_qty = 1;
+    strcpy(rep.client_order_id, "momentum-1732400000-3");
+    ck_assert_int_eq(shm_writer_write(&exe, &rep), SHM_OK);
+    rep.kind = SE_EXEC_REJECT;
+    rep.action = SE_ACTION_CANCEL;
+    strcpy(rep.reason, "already_filled");
+    ck_assert_int_eq(shm_writer_write(&exe, &rep), SHM_OK);
+    memset(rep.reason, 0, sizeof rep.reason);
+    rep.kind = SE_EXEC_ACK;
+    rep.action = SE_ACTION_NEW;
+    rep.qty = rep.leaves_qty = 3;
+    strcpy(rep.client_order_id, "momentum-1732400000-4");
+    ck_assert_int_eq(shm_writer_write(&exe, &rep), SHM_OK);
+    shm_writer_close(&exe, false);
+
+    pid_t pid = spawn("strategyd", "momentum");
+    wait_for_readers(1);
+    int64_t ts = 1732400001000000000;
+    const double mids[] = { 100, 100, 100, 102, 99 };
+    for (int i = 0; i < 5; i++)
+        put_quote(&w, mids[i], ts += 100000000);
+    shm_writer_close(&w, false);
+    wait_until_read();
+    stop_all(&pid, 1);
+    /* Only order 4 is cancelled; holding 3 (2 + 1, the repeat counted
+     * once), the rise sends nothing and the fall sells 3 + 3. */
+    se_signal_rec_t s[4];
+    ck_assert_int_eq(read_signals("momentum", s, 4), 2);
+    ck_assert_int_eq(s[0].action, SE_ACTION_CANCEL);
+    ck_assert_str_eq(s[0].client_order_id, "momentum-1732400000-4");
+    expect(&s[1], SE_ACTION_NEW, SE_SIDE_SELL, SE_ORDER_MARKET, 6, 0, "momentum");
+}
+END_TEST
+
 START_TEST(strategy_should_learn_what_a_late_execd_already_said)
 {
     write_config("simulation");
@@ -408,6 +490,7 @@ int main(void)
     tcase_add_test(tc, replayed_path_should_give_each_strategy_exactly_its_signals);
     tcase_add_test(tc, observation_mode_should_count_signals_and_write_none);
     tcase_add_test(tc, restarted_strategy_should_recover_its_position_and_cancel_its_orphans);
+    tcase_add_test(tc, restarted_strategy_should_not_cancel_orders_filled_on_ring_in);
     tcase_add_test(tc, strategy_should_learn_what_a_late_execd_already_said);
     tcase_add_test(tc, strategyd_should_refuse_to_start_with_one_clear_line);
     tcase_add_test(tc, python_strategies_should_trade_and_count_their_errors);
