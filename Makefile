@@ -207,7 +207,7 @@ VALGRIND_TESTS := tests/common/test_config tests/common/test_log tests/shm/test_
                   tests/strategyd/test_host tests/common/test_records tests/riskd/test_aggregator \
                   tests/riskd/test_book tests/riskd/test_checks tests/execd/test_sim \
                   tests/ingest/test_synthetic tests/common/test_http tests/common/test_service \
-                  tests/riskd/test_health
+                  tests/riskd/test_health tests/riskd/test_watch
 VALGRIND_TESTS += tests/execd/test_journal tests/execd/test_breaker tests/execd/test_limits
 VALGRIND_TESTS += tests/strategyd/test_python
 VALGRIND_TESTS += tests/riskd/test_recovery tests/strategyd/test_order_track

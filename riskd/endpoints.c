@@ -111,6 +111,8 @@ void riskd_engine_health(svc_reasons_t *why, void *ctx)
     riskd_ctl_t *ctl = (riskd_ctl_t *)&d->ctl;
     if (atomic_load_explicit(&ctl->state, memory_order_relaxed) == SE_TRADING_HALTED)
         svc_reason(why, "trading is HALTED (%s)", atomic_load_explicit(&ctl->reason, memory_order_relaxed));
+    /* Trading that is not halted but dead all the same (watch.h). */
+    riskd_watch_health((riskd_watch_t *)&d->watch, why);
 }
 
 /* ---- /status and /killswitch -------------------------------------------------- */
@@ -135,6 +137,19 @@ static void put_state(FILE *out, riskd_ctl_t *ctl)
             atomic_load_explicit(&ctl->kill_switch, memory_order_relaxed) ? "true" : "false");
 }
 
+typedef struct {
+    FILE *out;
+    int n;
+} stall_list_t;
+
+static void put_stall(const char *cond, const char *reason, void *arg)
+{
+    stall_list_t *l = arg;
+    fprintf(l->out, "%s{\"condition\":\"%s\",\"reason\":", l->n++ ? "," : "", cond);
+    http_json_str(l->out, reason);
+    fputc('}', l->out);
+}
+
 static void on_status(const http_request_t *req, http_response_t *res, void *ctx)
 {
     (void)req;
@@ -144,6 +159,11 @@ static void on_status(const http_request_t *req, http_response_t *res, void *ctx
     http_json_str(o, d->mode);
     fprintf(o, ",\"active_strategies\":%.0f,\"signal_queue_size\":%.0f,", gauge(d->active), gauge(d->queue_size));
     put_state(o, &d->ctl);
+    /* Beside the state, not in it: a stall is not a breach (watch.h). */
+    fputs(",\"stalled\":[", o);
+    stall_list_t stalls = { o, 0 };
+    riskd_watch_each(&d->watch, put_stall, &stalls);
+    fprintf(o, "],\"trading_stalled\":%s", stalls.n ? "true" : "false");
     fprintf(o, ",\"risk_enabled\":%s,\"equity\":%.17g,\"daily_pnl\":%.17g,\"drawdown\":%.17g,"
                "\"risk_checks\":%llu,\"orders_approved\":%llu,\"strategies\":[",
             d->limits.enabled ? "true" : "false", gauge(d->equity), gauge(d->daily_pnl), gauge(d->drawdown),

@@ -16,7 +16,10 @@
  * unhealthy (503, with every reason) when a process is down or failed (the
  * supervisor's stats block says so, or, without a live supervisor, the
  * writer of ring in, exe or a sig.<strategy> is not running), a feed is
- * disconnected (ingest's feed_connected gauges), or trading is HALTED.
+ * disconnected (ingest's feed_connected gauges), trading is HALTED, or
+ * trading is stalled (riskd/watch.h: every signal refused by one rule, a
+ * ring reader left behind, market data silent). /status lists the stalls
+ * ("stalled", "trading_stalled") beside the trading state.
  * d must outlive svc. Returns 0 or a negative code (see http_route). */
 int riskd_endpoints_add(svc_t *svc, riskd_t *d);
 

@@ -174,6 +174,34 @@ static void count_active(riskd_t *d)
     stats_set(d->active, n);
 }
 
+/* Is trading stalled though the state says ACTIVE? (watch.h) Once a second,
+ * from counters the signal path keeps anyway: nothing per record. */
+static void watch_stalls(riskd_t *d, int64_t mono, int64_t real)
+{
+    uint64_t rejected[RISKD_WATCH_RULES_MAX];
+    int n = d->nreject_rules < RISKD_WATCH_RULES_MAX ? d->nreject_rules : RISKD_WATCH_RULES_MAX;
+    for (int i = 0; i < n; i++)
+        rejected[i] = d->rejected[i] ? shm__load_relaxed(&d->rejected[i]->value) : 0;
+    riskd_watch_signals(&d->watch, mono, d->approved ? shm__load_relaxed(&d->approved->value) : 0, rejected,
+                        d->reject_rules, n);
+    char sig[BOOK_STRATEGIES_MAX][80];
+    const char *rings[4 + BOOK_STRATEGIES_MAX] = { SE_RING_IN, SE_RING_EXEC, SE_RING_RISK, SE_RING_ORDERS };
+    int nr = 4;
+    for (int i = 0; i < d->nstrategies; i++) {
+        snprintf(sig[i], sizeof sig[i], "%s%s", SE_RING_SIGNAL_PREFIX, d->names[i]);
+        rings[nr++] = sig[i];
+    }
+    riskd_watch_rings(&d->watch, &d->set, rings, nr, real);
+    int64_t last_md = 0; /* quotes mark at their local receipt time (book_on_in) */
+    for (int sy = 0; sy < BOOK_SYMBOLS_MAX && book_symbol_name(&d->book, sy); sy++) {
+        const book_symbol_t *s = book_symbol(&d->book, sy);
+        if (s->marked && s->mark_ns > last_md)
+            last_md = s->mark_ns;
+    }
+    riskd_watch_market(&d->watch, last_md, real);
+    riskd_watch_publish(&d->watch, mono);
+}
+
 /* ---- what riskd says on ring `risk` ------------------------------------------ */
 
 /* A record of ring `risk` about strategy (-1: about the engine), stamped now. */
@@ -588,6 +616,10 @@ int riskd_open(riskd_t *d, const cfg_t *cfg, const shm_settings_t *set)
     d->next_reset_ns = book_next_reset_ns(&d->limits, now);
     stats_set(d->state_gauge, (double)risk_state(&d->risk));
     share_state(d);
+    riskd_watch_config_t wc;
+    if ((rc = riskd_watch_load(cfg, &wc)) < 0 ||
+        (rc = riskd_watch_init(&d->watch, &wc, &d->stats, clock_mono_ns(), now)) < 0)
+        return rc;
     attach(d);
     struct stat st;
     if (cfg_file(cfg) && stat(cfg_file(cfg), &st) == 0) {
@@ -797,6 +829,7 @@ int riskd_run(riskd_t *d, const volatile sig_atomic_t *stop)
             shm_writer_heartbeat(&d->stats.w);
             refresh_pnl_gauges(d);
             count_active(d); /* reads /proc: once a second is enough */
+            watch_stalls(d, mono, now);
             d->next_heartbeat_ns = mono + 1000000000;
         }
         if (d->snapshot_ns && mono >= d->next_snapshot_ns) {
@@ -848,6 +881,7 @@ void riskd_close(riskd_t *d)
     if (d->stats.slots)
         stats_close(&d->stats, false);
     free(d->position_gauges);
+    riskd_watch_fini(&d->watch);
     agg_fini(&d->agg);
     risk_fini(&d->risk);
     book_fini(&d->book);

@@ -16,6 +16,7 @@
 #include "riskd/book.h"
 #include "riskd/checks.h"
 #include "riskd/limits.h"
+#include "riskd/watch.h"
 #include "shm/ring.h"
 #include "shm/settings.h"
 #include "shm/stats.h"
@@ -76,6 +77,7 @@ typedef struct {
     char config_path[256];     /* followed for strategies added to strategies.enabled */
     int64_t config_mtime_ns, next_config_ns;
     bool started;
+    riskd_watch_t watch;       /* stalls: rejecting, reader_lag, feed_silent (watch.h) */
 } riskd_t;
 
 /* Reads the configuration (strategies.enabled and their priorities, the risk

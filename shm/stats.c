@@ -32,6 +32,8 @@ static const struct {
     { "signal_queue_size", "Signals waiting in riskd's prioritised queue." },
     { "plugin_reloads_total", "Times a strategy's plugin was reloaded." },
     { "trading_state", "riskd's trading state: 0 ACTIVE, 1 REDUCING, 2 HALTED." },
+    { "trading_stalled", "1 while trading is stalled though not halted, by condition: rejecting, reader_lag, feed_silent." },
+    { "trading_stalls_total", "Times trading became stalled, by condition." },
     { "http_port", "The port this process's HTTP endpoints listen on (0: none)." },
     { "supervisor_process_up", "1 while the supervisor sees the process running." },
     { "supervisor_process_failed", "1 when the supervisor gave up restarting the process." },

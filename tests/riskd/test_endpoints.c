@@ -3,7 +3,9 @@
  * kernel picks): /health and /metrics of every process (promtool checks each
  * body), riskd's /status and the kill switch round trip (orders stop while
  * HALTED, /health says so, trading resumes), /loglevel and SIGUSR1, and the
- * systemd notifications (READY, WATCHDOG, STOPPING) of a process. */
+ * systemd notifications (READY, WATCHDOG, STOPPING) of a process, and the
+ * stalls /health reports while the state says ACTIVE (riskd/watch.h): every
+ * signal refused by one rule, a stopped reader, a stopped feed. */
 #include <check.h>
 #include <signal.h>
 #include <stdio.h>
@@ -301,6 +303,90 @@ START_TEST(log_level_should_change_over_http_and_cycle_on_sigusr1)
 }
 END_TEST
 
+/* A pipeline whose every order is refused (maxOrderSize below the strategy's
+ * order size), with short stall windows; momentum only (market making's
+ * cancels always pass). */
+static void start_refusing_pipeline(void)
+{
+    FILE *f = fopen(conf, "w");
+    ck_assert_ptr_nonnull(f);
+    fprintf(f,
+            "engine = { instance = \"%s\"; mode = \"simulation\"; idleSpinUs = 0; };\n"
+            "strategies = { enabled = [\"momentum\"]; configs = {\n"
+            "  momentum = { lookback_period = 3; threshold = 0.0005; max_position = 4.0; order_size = 1.0; };\n"
+            "}; };\n"
+            "risk = { maxOrderSize = 0.5; maxPositionSize = 1000.0; maxDailyLoss = 1e9; maxDrawdown = 1e9; };\n"
+            "execution = { sim = { latencyUs = 0; }; };\n"
+            "ingest = { feed = \"synthetic\"; httpPort = 0;\n"
+            "           synthetic = { ratePerSecond = 400.0; volatility = 0.002; }; };\n"
+            "riskd = { httpPort = 0; stallSeconds = 2; stallMinSignals = 3; lagSeconds = 1;\n"
+            "          feedSilenceSeconds = 2; };\n"
+            "execd = { httpPort = 0; };\nstrategyd = { httpBasePort = 0; };\n",
+            inst);
+    ck_assert_int_eq(fclose(f), 0);
+    pids[2] = pf_spawn(conf, "execd", NULL);
+    pids[1] = pf_spawn(conf, "riskd", NULL);
+    pids[3] = pf_spawn(conf, "strategyd", "momentum");
+    pids[0] = pf_spawn(conf, "ingest", NULL);
+    for (int i = 0; i < 4; i++) {
+        ports[i] = tc_http_port(inst, procs[i], 20);
+        ck_assert_msg(ports[i] > 0, "%s published no http_port", procs[i]);
+    }
+}
+
+/* Polls riskd's /health until its body has (want) or lacks (!want) needle. */
+static bool health_until(const char *needle, bool want, int seconds)
+{
+    int64_t deadline = clock_mono_ns() + (int64_t)seconds * 1000000000;
+    do {
+        int status = tc_http(ports[1], "GET", "/health", NULL, body, sizeof body, NULL, 0);
+        if ((strstr(body, needle) != NULL) == want && (status == 503) == (strstr(body, "unhealthy") != NULL))
+            return true;
+        usleep(5000);
+    } while (clock_mono_ns() < deadline);
+    return false;
+}
+
+START_TEST(a_stalled_engine_should_say_so_though_active)
+{
+    start_refusing_pipeline();
+    /* Every signal refused by max_order_size: 503, though the state is ACTIVE. */
+    ck_assert_msg(health_until("every signal for", true, 30), "%s", body);
+    ck_assert_int_eq(tc_http(ports[1], "GET", "/health", NULL, body, sizeof body, NULL, 0), 503);
+    ck_assert_msg(strstr(body, "trading stalled (rejecting): every signal for ") &&
+                  strstr(body, "refused by rule max_order_size"), "%s", body);
+    ck_assert_int_eq(tc_http(ports[1], "GET", "/status", NULL, body, sizeof body, NULL, 0), 200);
+    ck_assert_msg(strstr(body, "\"trading_state\":\"ACTIVE\"") && strstr(body, "\"trading_stalled\":true") &&
+                  strstr(body, "\"stalled\":[{\"condition\":\"rejecting\",\"reason\":\"trading stalled (rejecting)"),
+                  "%s", body);
+    ck_assert_double_eq(metric(1, "trading_stalled{process=\"riskd\",reason=\"rejecting\"}"), 1);
+    ck_assert_double_ge(metric(1, "trading_stalls_total{process=\"riskd\",reason=\"rejecting\"}"), 1);
+    /* The kill switch: refused by kill_switch now, which HALTED reports itself. */
+    ck_assert_int_eq(tc_http(ports[1], "POST", "/killswitch", "{\"enabled\":true}", body, sizeof body, NULL, 0), 200);
+    ck_assert_msg(health_until("rejecting", false, 20), "%s", body);
+    ck_assert_msg(strstr(body, "trading is HALTED (kill_switch)"), "%s", body);
+    ck_assert_double_eq(metric(1, "trading_stalled{process=\"riskd\",reason=\"rejecting\"}"), 0);
+    ck_assert_int_eq(tc_http(ports[1], "POST", "/killswitch", "{\"enabled\":false}", body, sizeof body, NULL, 0), 200);
+    /* A strategy that stops reading (SIGSTOP: alive, but stuck) leaves ring in unread. */
+    ck_assert_int_eq(kill(pids[3], SIGSTOP), 0);
+    ck_assert_msg(health_until("(reader_lag): reader strategyd.momentum of ring in has left", true, 20), "%s", body);
+    ck_assert_double_eq(metric(1, "trading_stalled{process=\"riskd\",reason=\"reader_lag\"}"), 1);
+    ck_assert_int_eq(kill(pids[3], SIGCONT), 0);
+    ck_assert_msg(health_until("reader_lag", false, 20), "%s", body);
+    /* A feed that stops: no market data on ring in. */
+    ck_assert_int_eq(kill(pids[0], SIGSTOP), 0);
+    ck_assert_msg(health_until("trading stalled (feed_silent): no market data from feed synthetic on ring in for", true,
+                               20), "%s", body);
+    ck_assert_double_eq(metric(1, "trading_stalled{process=\"riskd\",reason=\"feed_silent\"}"), 1);
+    ck_assert_int_eq(kill(pids[0], SIGCONT), 0);
+    ck_assert_msg(health_until("feed_silent", false, 20), "%s", body);
+    ck_assert_double_eq(metric(1, "trading_stalled{process=\"riskd\",reason=\"feed_silent\"}"), 0);
+    ck_assert_int_eq(pf_stop(&pids[3], 1), 0);
+    ck_assert_int_eq(pf_stop(&pids[0], 1), 0);
+    memset(pids, 0, sizeof pids);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("endpoints");
@@ -310,6 +396,7 @@ int main(void)
     tcase_add_test(tc, every_process_should_serve_health_and_clean_metrics);
     tcase_add_test(tc, kill_switch_should_stop_orders_until_released_over_http);
     tcase_add_test(tc, log_level_should_change_over_http_and_cycle_on_sigusr1);
+    tcase_add_test(tc, a_stalled_engine_should_say_so_though_active);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
