@@ -160,9 +160,10 @@ void se_exec_from_order(se_exec_rec_t *r, const se_order_rec_t *o, uint8_t kind)
     r->ts_ingest_ns = o->ts_ingest_ns;
     r->ts_strategy_ns = o->ts_strategy_ns;
     r->ts_risk_ns = o->ts_risk_ns;
-    memcpy(r->symbol, o->symbol, sizeof r->symbol);
-    memcpy(r->client_order_id, o->client_order_id, sizeof r->client_order_id);
-    memcpy(r->strategy, o->strategy, sizeof r->strategy);
+    /* The order comes from shared memory: its strings are cut to a terminated field. */
+    memcpy(r->symbol, o->symbol, strnlen(o->symbol, sizeof r->symbol - 1));
+    memcpy(r->client_order_id, o->client_order_id, strnlen(o->client_order_id, sizeof r->client_order_id - 1));
+    memcpy(r->strategy, o->strategy, strnlen(o->strategy, sizeof r->strategy - 1));
     r->qty = o->qty;
     r->price = o->price;
 }

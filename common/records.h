@@ -258,7 +258,7 @@ int se_exec_to_text(const se_exec_rec_t *e, char *out, size_t size);
 
 /* Starts the execution report of kind about order o: zeroed, then what it
  * repeats of the order (action, side, type, strategy, symbol, ids, quantity,
- * price, the hops' time stamps). The caller sets the rest (order_id, reason,
+ * price, the hops' time stamps; strings always terminated). The caller sets the rest (order_id, reason,
  * leaves_qty, ts_exec_ns, ts_report_ns). */
 void se_exec_from_order(se_exec_rec_t *r, const se_order_rec_t *o, uint8_t kind);
 

@@ -267,22 +267,9 @@ static int32_t take_slot(sim_t *s)
 static void report_init(se_exec_rec_t *r, uint8_t kind, const se_order_rec_t *o, int64_t ts_exec_ns,
                         int64_t now_ns)
 {
-    memset(r, 0, sizeof *r);
-    r->kind = kind;
-    r->action = o->action;
-    r->side = o->side;
-    r->order_type = o->order_type;
-    r->strategy_index = o->strategy_index;
-    r->ts_ingest_ns = o->ts_ingest_ns;
-    r->ts_strategy_ns = o->ts_strategy_ns;
-    r->ts_risk_ns = o->ts_risk_ns;
+    se_exec_from_order(r, o, kind);
     r->ts_exec_ns = ts_exec_ns;
     r->ts_report_ns = now_ns;
-    copy_field(r->symbol, sizeof r->symbol, o->symbol, sizeof o->symbol);
-    copy_field(r->client_order_id, sizeof r->client_order_id, o->client_order_id, sizeof o->client_order_id);
-    copy_field(r->strategy, sizeof r->strategy, o->strategy, sizeof o->strategy);
-    r->qty = o->qty;
-    r->price = o->price;
 }
 
 static void set_reason(se_exec_rec_t *r, const char *a, const char *b)

@@ -193,25 +193,12 @@ static void writer_init_view(shm_writer_t *w)
  * Returns 0 (removed, or gone already: create again) or a negative code. */
 static int replace_stale(const char *name, int why)
 {
-    int fd = shm_open(name, O_RDWR | O_NOFOLLOW | O_CLOEXEC, 0);
-    if (fd < 0)
-        return errno == ENOENT ? 0 : se_err(-errno, "ring %s: %s", name, strerror(errno));
-    shm_segment_t tmp = { .fd = fd };
-    snprintf(tmp.name, sizeof tmp.name, "%s", name);
-    int rc = shm_segment_check_owner(fd, name);
-    if (rc == 0 && (rc = shm_claim_writer(&tmp)) == -EBUSY)
-        rc = se_err(-EBUSY, "ring %s: %s, and another process holds it", name, se_strerror(why));
     uint64_t owner;
-    bool alive = false;
-    if (rc == 0 && shm_segment_writer_of(name, &owner, NULL) == 0 && owner != shm_owner_self())
-        alive = shm_owner_alive(owner);
-    if (rc == 0 && alive)
-        rc = se_err(why == SE_EVERSION ? SE_EVERSION : -EBUSY, "ring %s: %s, and its writer (pid %u) is alive",
-                    name, se_strerror(why), SHM_OWNER_PID(owner));
-    if (rc == 0)
-        shm__unlink_claimed(fd, name);
-    close(fd);
-    return rc;
+    if (shm_segment_writer_of(name, &owner, NULL) == 0 && owner != shm_owner_self() && shm_owner_alive(owner))
+        return se_err(why == SE_EVERSION ? SE_EVERSION : -EBUSY, "ring %s: %s, and its writer (pid %u) is alive",
+                      name, se_strerror(why), SHM_OWNER_PID(owner));
+    int rc = shm_segment_remove(name);
+    return rc == -EBUSY ? se_err(-EBUSY, "ring %s: %s, and another process holds it", name, se_strerror(why)) : rc;
 }
 
 int shm_writer_open(shm_writer_t *w, const char *name, const shm_ring_spec_t *spec,

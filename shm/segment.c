@@ -273,10 +273,16 @@ static bool split_name(const char *name, char *inst, size_t isize, const char **
     return true;
 }
 
+/* The registry directory's suffix for a ring kind. */
+static const char *registry_kind(shm_kind_t kind)
+{
+    return kind == SHM_KIND_SPSC ? "spsc" : "bcast";
+}
+
 int shm_registry_dir(const char *prefix, const char *instance, shm_kind_t kind, char *out, size_t size)
 {
     int n = snprintf(out, size, "/dev/shm/%s.%s@%s", prefix ? prefix : SHM_DEFAULT_PREFIX,
-                     instance ? instance : SHM_DEFAULT_INSTANCE, kind == SHM_KIND_SPSC ? "spsc" : "bcast");
+                     instance ? instance : SHM_DEFAULT_INSTANCE, registry_kind(kind));
     return n < 0 || (size_t)n >= size ? se_err(-ENAMETOOLONG, "registry directory name too long") : 0;
 }
 
@@ -287,7 +293,7 @@ static int registry_paths(const shm_segment_t *s, char *dir, size_t dsize, char 
     const char *ring;
     if (!split_name(s->name, inst, sizeof inst, &ring))
         return se_err(-EINVAL, "segment %s: not a ring name", s->name);
-    int n = snprintf(dir, dsize, "/dev/shm/%s@%s", inst, s->kind == SHM_KIND_SPSC ? "spsc" : "bcast");
+    int n = snprintf(dir, dsize, "/dev/shm/%s@%s", inst, registry_kind(s->kind));
     int m = n < 0 || (size_t)n >= dsize ? -1 : snprintf(file, fsize, "%s/%s", dir, ring);
     return m < 0 || (size_t)m >= fsize ? se_err(-ENAMETOOLONG, "segment %s: registry path too long", s->name) : 0;
 }
@@ -470,10 +476,10 @@ void shm_registry_dirs_remove(const char *prefix, const char *instance)
     }
 }
 
-int shm_registry_dir_make(const char *prefix, const char *instance, shm_kind_t kind, const shm_perm_t *perm)
+int shm_registry_dir_make(const char *prefix, const char *instance, shm_kind_t kind, const shm_perm_t *perm,
+                          char *dir, size_t size)
 {
-    char dir[SHM_NAME_MAX + 32];
-    int rc = shm_registry_dir(prefix, instance, kind, dir, sizeof dir);
+    int rc = shm_registry_dir(prefix, instance, kind, dir, size);
     if (rc == 0 && (rc = open_registry_dir(dir, perm, true)) >= 0) {
         close(rc);
         rc = 0;

@@ -144,8 +144,10 @@ int shm__segment_map(shm_segment_t *s, const char *name, bool writable, shm_reg_
 int shm_registry_dir(const char *prefix, const char *instance, shm_kind_t kind, char *out, size_t size);
 
 /* Makes the registry directory of kind for an instance if it is missing
- * (0700, or 03770 for perm's group), and checks it is ours. 0 or a code. */
-int shm_registry_dir_make(const char *prefix, const char *instance, shm_kind_t kind, const shm_perm_t *perm);
+ * (0700, or 03770 for perm's group), checks it is ours, and writes its path
+ * into dir[size] (as shm_registry_dir). 0 or a code. */
+int shm_registry_dir_make(const char *prefix, const char *instance, shm_kind_t kind, const shm_perm_t *perm,
+                          char *dir, size_t size);
 
 /* Removes the instance's registry directories if they are empty: when the
  * instance stops (supervisor, shmtool gc). Registries themselves go with

@@ -89,8 +89,8 @@ static int confine(const cfg_t *cfg, const shm_settings_t *set, const char *name
         return 0;
     }
     /* It must exist before the rule can name it; ingest may not have run yet. */
-    if (set && ((rc = shm_registry_dir(set->prefix, set->instance, SHM_KIND_BROADCAST, dir, sizeof dir)) < 0 ||
-                (rc = shm_registry_dir_make(set->prefix, set->instance, SHM_KIND_BROADCAST, &set->perm)) < 0))
+    if (set && (rc = shm_registry_dir_make(set->prefix, set->instance, SHM_KIND_BROADCAST, &set->perm, dir,
+                                           sizeof dir)) < 0)
         return rc;
     sandbox_status_t st;
     if ((rc = sandbox_apply(&st, set ? dir : NULL)) < 0)
